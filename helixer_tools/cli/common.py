@@ -1,0 +1,124 @@
+"""What every helixer-tools command shares: parent parsers, argument types, logging, error handling."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Callable, Sequence
+
+from .. import __version__
+from ..errors import UserError
+from ..h5io import COMPRESSIONS, DEFAULT_GZIP_LEVEL, DEFAULT_SUBSEQUENCE_LENGTH, check_subsequence_length
+
+log = logging.getLogger("helixer_tools")
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keep the description's line breaks; show a default after each optional option that has one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.required or action.default in (None, False, argparse.SUPPRESS) or "%(default)" in text:
+            return text
+        return text + " (default: %(default)s)"
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+    return value
+
+
+def subsequence_length(text: str) -> int:
+    value = positive_int(text)
+    try:
+        return check_subsequence_length(value)
+    except UserError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def gzip_level(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 9:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a gzip level between 0 and 9")
+    return value
+
+
+def common_parser() -> argparse.ArgumentParser:
+    """Options every tool has: version, verbosity, threads."""
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("general options")
+    g.add_argument("--threads", "-t", type=positive_int, default=1,
+                   help="worker threads (Galaxy: ${GALAXY_SLOTS}; Nextflow: ${task.cpus})")
+    g.add_argument("--quiet", "-q", action="store_true", help="only print warnings and errors; no progress")
+    g.add_argument("--verbose", "-v", action="store_true", help="also print debugging messages")
+    g.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return p
+
+
+def h5_output_parser() -> argparse.ArgumentParser:
+    """Options of every tool that writes a Helixer h5 file."""
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("h5 output options")
+    g.add_argument("--compression", choices=COMPRESSIONS, default="gzip",
+                   help="HDF5 compression of the datasets (upstream's choices)")
+    g.add_argument("--compression-level", type=gzip_level, default=DEFAULT_GZIP_LEVEL,
+                   help="gzip level, 0 (none) to 9 (smallest, slowest); ignored for lzf")
+    return p
+
+
+def subsequence_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("subsequence options")
+    g.add_argument("--subsequence-length", "-l", type=subsequence_length, default=DEFAULT_SUBSEQUENCE_LENGTH,
+                   help="length of the subsequences the genome is cut into; must be a multiple of 9 "
+                        "(upstream lineage models: fungi 21384, land_plant 64152, animals 213840)")
+    return p
+
+
+def required_parser() -> tuple[argparse.ArgumentParser, argparse._ArgumentGroup]:
+    """A parent parser for a tool's own required arguments, so they are listed first in --help."""
+    p = argparse.ArgumentParser(add_help=False)
+    return p, p.add_argument_group("required arguments")
+
+
+def make_parser(prog: str, description: str, parents: Sequence[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    """A tool's parser: its own parents first, then the options every tool has."""
+    return argparse.ArgumentParser(prog=prog, description=description, formatter_class=HelpFormatter,
+                                   parents=[*parents, common_parser()])
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO  # quiet wins
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S",
+                        stream=sys.stderr, force=True)
+
+
+def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
+        action: Callable[[argparse.Namespace, list[str]], None]) -> int:
+    """Parse ``argv``, run ``action`` and turn user errors into one line on stderr and exit code 1."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
+    _configure_logging(args)
+    try:
+        action(args, argv)
+    except UserError as e:
+        print(f"{parser.prog}: error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:  # disk full, permissions, ... on a path the user gave
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"{parser.prog}: error: {where}{e.strerror or e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+

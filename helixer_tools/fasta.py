@@ -1,0 +1,194 @@
+"""Streaming FASTA reading (plain, gzip or bgzip) with bounded memory.
+
+Sequences are never held whole: the reader yields a record's header, then its sequence in pieces of
+at most one read block, so a chromosome of any size costs the same memory as a short contig.
+``scan`` makes a first, cheap pass that validates the whole file and learns every record's length
+before any output is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from zlib_ng import gzip_ng, zlib_ng
+
+from .encoding import VALID_BASES, WHITESPACE
+from .errors import UserError
+
+BLOCK_SIZE = 1 << 22
+MAX_HEADER_BYTES = 1 << 20
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_UPPER = bytes.maketrans(b"acgtnyrwskmdvhb", b"ACGTNYRWSKMDVHB")
+_NOT_BASES = bytes(sorted(set(range(256)) - set(VALID_BASES) - set(WHITESPACE)))
+
+
+@dataclass(frozen=True)
+class Record:
+    """One FASTA record as found by ``scan``."""
+
+    index: int  # 1-based record number in the file
+    seqid: str  # first whitespace-separated token of the header
+    length: int  # number of bases
+
+
+def open_binary(path: str | Path) -> BinaryIO:
+    """Open a file for binary reading, decompressing gzip/bgzip transparently (by content, not name)."""
+    try:
+        fh = open(path, "rb")
+    except OSError as e:
+        raise UserError(f"{path}: cannot open: {e.strerror}") from None
+    if fh.peek(2)[:2] == _GZIP_MAGIC:
+        return gzip_ng.GzipFile(fileobj=fh, mode="rb")
+    return fh
+
+
+class FastaReader:
+    """Iterate over a FASTA file as (header, pieces) without ever holding a whole sequence.
+
+    ``records()`` yields ``(index, header_bytes)``; between two yields, ``pieces()`` yields the
+    current record's sequence as raw byte pieces (newlines and case still present).
+    """
+
+    def __init__(self, path: str | Path, block_size: int = BLOCK_SIZE):
+        self.path = str(path)
+        self.block_size = block_size
+
+    def events(self) -> Iterator[tuple[str, bytes]]:
+        """Yield ('header', text) and ('seq', raw bytes) events in file order."""
+        with open_binary(self.path) as fh:
+            yield from self._events(fh)
+
+    def _read(self, fh: BinaryIO) -> bytes:
+        try:
+            return fh.read(self.block_size)
+        except (OSError, EOFError, zlib_ng.error) as e:
+            raise UserError(f"{self.path}: cannot read: {e}") from None
+
+    def _events(self, fh: BinaryIO) -> Iterator[tuple[str, bytes]]:
+        at_line_start = True
+        header: list[bytes] | None = None  # not None while inside a header line
+        header_size = 0
+        while block := self._read(fh):
+            pos, n = 0, len(block)
+            while pos < n:
+                if header is not None:
+                    nl = block.find(b"\n", pos)
+                    part = block[pos : n if nl < 0 else nl]
+                    header.append(part)
+                    header_size += len(part)
+                    if header_size > MAX_HEADER_BYTES:
+                        raise UserError(f"{self.path}: a header line is longer than {MAX_HEADER_BYTES} bytes")
+                    if nl < 0:
+                        pos = n
+                        continue
+                    yield "header", b"".join(header).rstrip(b"\r")
+                    header, at_line_start, pos = None, True, nl + 1
+                    continue
+                if at_line_start and block[pos] == 0x3E:  # '>'
+                    header, header_size, pos = [], 0, pos + 1
+                    continue
+                idx = block.find(b"\n>", pos)
+                end = n if idx < 0 else idx + 1
+                yield "seq", block[pos:end]
+                at_line_start = block[end - 1] == 0x0A
+                pos = end
+        if header is not None:
+            yield "header", b"".join(header).rstrip(b"\r")
+
+
+def clean(piece: bytes) -> bytes:
+    """Remove whitespace and upper-case a raw sequence piece."""
+    return piece.translate(_UPPER, WHITESPACE)
+
+
+def _seqid(path: str, index: int, header: bytes) -> str:
+    fields = header.split()
+    if not fields:
+        raise UserError(f"{path}: record {index} has an empty header (no sequence id after '>')")
+    try:
+        return fields[0].decode("ascii")
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: record {index}: sequence id {fields[0]!r} is not ASCII") from None
+
+
+def scan(path: str | Path, max_seqid_bytes: int | None = None) -> list[Record]:
+    """Validate a whole FASTA file and return its records with their lengths.
+
+    Raises ``UserError`` for: a file that is not FASTA, no records, an empty header or sequence,
+    duplicate ids, characters that are not IUPAC nucleotide codes (naming record and position), and
+    ids longer than ``max_seqid_bytes``.
+    """
+    path = str(path)
+    records: list[Record] = []
+    seen: dict[str, int] = {}
+    seqid, length = None, 0
+
+    def close() -> None:
+        if seqid is None:
+            return
+        if length == 0:
+            raise UserError(f"{path}: record {len(records) + 1} ({seqid}) has an empty sequence")
+        records.append(Record(len(records) + 1, seqid, length))
+
+    for kind, data in FastaReader(path).events():
+        if kind == "header":
+            close()
+            index = len(records) + 1
+            seqid, length = _seqid(path, index, data), 0
+            if seqid in seen:
+                raise UserError(
+                    f"{path}: duplicate sequence id {seqid!r} (records {seen[seqid]} and {index}); "
+                    "sequence ids must be unique"
+                )
+            if max_seqid_bytes is not None and len(seqid) > max_seqid_bytes:
+                raise UserError(
+                    f"{path}: record {index}: sequence id {seqid!r} is {len(seqid)} characters, "
+                    f"longer than the {max_seqid_bytes} the h5 format holds; shorten the ids "
+                    "(it would otherwise be truncated silently, as upstream does)"
+                )
+            seen[seqid] = index
+            continue
+        if seqid is None:
+            if data.strip():
+                raise UserError(f"{path}: not a FASTA file: the first line does not start with '>'")
+            continue
+        if data.translate(None, _NOT_BASES) != data:
+            cleaned = clean(data)
+            bad = next(i for i, b in enumerate(cleaned) if b in _NOT_BASES)
+            raise UserError(
+                f"{path}: record {len(records) + 1} ({seqid}), position {length + bad + 1}: "
+                f"character {chr(cleaned[bad])!r} is not an IUPAC nucleotide code"
+            )
+        length += len(data.translate(None, WHITESPACE))
+    close()
+    if not records:
+        raise UserError(f"{path}: not a FASTA file: no '>' header found")
+    return records
+
+
+def iter_sequences(path: str | Path) -> Iterator[tuple[str, Iterator[bytes]]]:
+    """Yield ``(seqid, pieces)`` per record; pieces are cleaned, upper-case sequence bytes.
+
+    Assumes the file has passed ``scan``. A record's pieces not consumed by the caller are skipped.
+    """
+    events = FastaReader(path).events()
+    header = next((data for kind, data in events if kind == "header"), None)
+    while header is not None:
+        current, header = header, None
+
+        def pieces() -> Iterator[bytes]:
+            nonlocal header
+            for kind, data in events:
+                if kind == "header":
+                    header = data
+                    return
+                if piece := clean(data):
+                    yield piece
+
+        record_pieces = pieces()
+        yield current.split()[0].decode("ascii"), record_pieces
+        for _ in record_pieces:  # skip what the caller left unread
+            pass

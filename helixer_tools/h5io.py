@@ -1,0 +1,227 @@
+"""The Helixer-compatible HDF5 contract: row layout, dataset creation, atomic output, provenance.
+
+Layout (upstream fasta2h5/geenuff2h5): every sequence is cut into subsequences of L bp; its rows are
+all plus-strand chunks 5'->3', then the minus-strand chunks 5'->3' (the same intervals in reverse
+order, reverse-complemented). The short last chunk is zero-padded at the end of the array on both
+strands. ``data/start_ends`` holds [start, end) on the plus strand and [end, start) on the minus strand.
+
+Datasets are chunked one row per HDF5 chunk with ``maxshape=(None, ...)``, gzip (level 4) or lzf, and
+byte shuffling when they have more than one dimension, as upstream writes them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+import h5py
+import numpy as np
+from zlib_ng import zlib_ng
+
+from . import __version__
+from .errors import UserError
+
+DEFAULT_SUBSEQUENCE_LENGTH = 21384
+POOL_SIZE = 9
+SEQID_BYTES = 50
+SPECIES_BYTES = 25
+COMPRESSIONS = ("gzip", "lzf")
+DEFAULT_GZIP_LEVEL = 4
+
+
+def check_subsequence_length(length: int) -> int:
+    """Refuse subsequence lengths that the model cannot pool (not a positive multiple of 9)."""
+    if length <= 0 or length % POOL_SIZE:
+        raise UserError(
+            f"subsequence length {length} is not a positive multiple of {POOL_SIZE} "
+            f"(the model pools {POOL_SIZE} bp into one step); try {max(POOL_SIZE, length // POOL_SIZE * POOL_SIZE)}"
+        )
+    return length
+
+
+def check_name(kind: str, name: str, limit: int) -> bytes:
+    """Encode a species/seqid for a fixed-width field, refusing what would be truncated."""
+    try:
+        raw = name.encode("ascii")
+    except UnicodeEncodeError:
+        raise UserError(f"{kind} {name!r} is not ASCII") from None
+    if not raw:
+        raise UserError(f"{kind} is empty")
+    if len(raw) > limit:
+        raise UserError(
+            f"{kind} {name!r} is {len(raw)} characters, longer than the {limit} the h5 format holds "
+            "(upstream would truncate it silently)"
+        )
+    return raw
+
+
+@dataclass(frozen=True)
+class SequenceRows:
+    """Where one sequence's chunks live in the file."""
+
+    seqid: str
+    length: int
+    first_row: int  # row of the first plus-strand chunk
+    n_chunks: int  # chunks per strand
+
+    def plus_row(self, k: int) -> int:
+        return self.first_row + k
+
+    def minus_row(self, k: int) -> int:
+        """Row of the minus-strand chunk covering the same bases as plus chunk ``k``."""
+        return self.first_row + 2 * self.n_chunks - 1 - k
+
+    def bounds(self, k: int, subsequence_length: int) -> tuple[int, int]:
+        start = k * subsequence_length
+        return start, min(start + subsequence_length, self.length)
+
+
+def layout(sequences: Iterable[tuple[str, int]], subsequence_length: int) -> list[SequenceRows]:
+    """Row layout of (seqid, length) pairs in file order."""
+    rows, first = [], 0
+    for seqid, length in sequences:
+        n = -(-length // subsequence_length)
+        rows.append(SequenceRows(seqid, length, first, n))
+        first += 2 * n
+    return rows
+
+
+def start_ends(seqs: Sequence[SequenceRows], subsequence_length: int) -> np.ndarray:
+    """The (N, 2) int64 ``data/start_ends`` of a layout."""
+    parts = []
+    for s in seqs:
+        starts = np.arange(s.n_chunks, dtype=np.int64) * subsequence_length
+        ends = np.minimum(starts + subsequence_length, s.length)
+        plus = np.stack([starts, ends], axis=1)
+        parts += [plus, plus[::-1, ::-1]]
+    return np.concatenate(parts) if parts else np.zeros((0, 2), dtype=np.int64)
+
+
+def per_row(seqs: Sequence[SequenceRows], values: Sequence) -> np.ndarray:
+    """Repeat one value per sequence over that sequence's rows (both strands)."""
+    return np.repeat(np.asarray(values), [2 * s.n_chunks for s in seqs])
+
+
+class RowDataset:
+    """A dataset written one row (= one HDF5 chunk) at a time, compressed in worker threads.
+
+    ``encode(row_array)`` is thread-safe and returns what ``write(row, payload)`` stores. With gzip
+    the filter pipeline (shuffle + deflate) runs in ``encode`` and ``write`` stores the finished
+    chunk, so compression scales over threads; lzf has no Python codec, so HDF5 applies it in ``write``.
+    """
+
+    def __init__(self, dataset: h5py.Dataset, level: int | None):
+        self.dataset = dataset
+        self.direct = dataset.compression == "gzip"
+        self.shuffle = dataset.shuffle
+        self.level = level
+        self.row_shape = dataset.shape[1:]
+
+    def encode(self, row: np.ndarray):
+        if not self.direct:
+            return row
+        data = np.ascontiguousarray(row, dtype=self.dataset.dtype)
+        if self.shuffle and data.itemsize > 1:
+            data = data.view(np.uint8).reshape(-1, data.itemsize).T
+        return zlib_ng.compress(np.ascontiguousarray(data).data, self.level)
+
+    def write(self, row: int, payload) -> None:
+        if self.direct:
+            self.dataset.id.write_direct_chunk((row,) + (0,) * len(self.row_shape), payload)
+        else:
+            self.dataset[row] = payload
+
+
+class H5Writer:
+    """An output h5 file written under a temporary name and renamed into place only on success."""
+
+    def __init__(self, path: str | Path, compression: str = "gzip", level: int = DEFAULT_GZIP_LEVEL):
+        if compression not in COMPRESSIONS:
+            raise UserError(f"compression {compression!r} is not one of {', '.join(COMPRESSIONS)}")
+        if compression == "gzip" and not 0 <= level <= 9:
+            raise UserError(f"gzip compression level {level} is not between 0 and 9")
+        self.path = Path(path)
+        self.compression = compression
+        self.level = level
+        self.tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+        self.file: h5py.File | None = None
+
+    def __enter__(self) -> "H5Writer":
+        if self.path.is_dir():
+            raise UserError(f"{self.path}: output path is a directory")
+        try:
+            self.file = h5py.File(self.tmp, "w")
+        except OSError as e:
+            raise UserError(f"{self.path}: cannot create output: {e}") from None
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self.file.close()
+        finally:
+            if exc_type is None:
+                os.replace(self.tmp, self.path)
+            else:
+                self.tmp.unlink(missing_ok=True)
+
+    def create(self, name: str, shape: tuple, dtype, data: np.ndarray | None = None) -> h5py.Dataset:
+        """Create a dataset chunked one row per chunk, compressed as upstream does."""
+        kwargs = {"compression": self.compression, "shuffle": len(shape) > 1}
+        if self.compression == "gzip":
+            kwargs["compression_opts"] = self.level
+        dataset = self.file.create_dataset(
+            name, shape=shape, dtype=dtype, chunks=(1,) + tuple(shape[1:]),
+            maxshape=(None,) + tuple(shape[1:]), **kwargs,
+        )
+        if data is not None and len(data):
+            dataset[...] = data
+        return dataset
+
+    def row_dataset(self, name: str, shape: tuple, dtype) -> RowDataset:
+        return RowDataset(self.create(name, shape, dtype), self.level)
+
+    def provenance(self, tool: str, argv: Sequence[str], inputs: dict[str, str]) -> None:
+        """Record which tool, version, arguments and inputs made this file."""
+        attrs = self.file.attrs
+        attrs["helixer_tools_tool"] = tool
+        attrs["helixer_tools_version"] = __version__
+        attrs["helixer_tools_argv"] = json.dumps(list(argv))
+        attrs["helixer_tools_inputs"] = json.dumps(inputs)
+        attrs["timestamp"] = time.strftime("%Y-%m-%d %H:%M:%S")
+        if len(inputs) == 1:
+            attrs["input_path"] = next(iter(inputs.values()))  # the attribute upstream writes
+
+
+Job = Callable[[], list[tuple[RowDataset, int, object]]]
+
+
+def run_ordered(jobs: Iterator[tuple[Job, int]], threads: int, progress: Callable[[int], None]) -> None:
+    """Run encode jobs on ``threads`` workers and write their chunks from this thread, in bounded memory.
+
+    ``jobs`` yields ``(job, weight)``; a job returns ``[(dataset, row, payload), ...]`` and
+    ``progress(weight)`` is called once its chunks are written. At most ``2 * threads`` jobs are in flight.
+    """
+    def write(results, weight):
+        for dataset, row, payload in results:
+            dataset.write(row, payload)
+        progress(weight)
+
+    if threads <= 1:
+        for job, weight in jobs:
+            write(job(), weight)
+        return
+    pending: deque = deque()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for job, weight in jobs:
+            pending.append((pool.submit(job), weight))
+            if len(pending) >= 2 * threads:
+                future, weight = pending.popleft()
+                write(future.result(), weight)
+        for future, weight in pending:
+            write(future.result(), weight)
