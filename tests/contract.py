@@ -1,0 +1,159 @@
+"""Render what Galaxy and Nextflow would run, so tests can parse it with the tools' own argparse parsers."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import shlex
+import tomllib
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def console_scripts() -> dict[str, str]:
+    """pyproject's [project.scripts]: command -> 'module:function'."""
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+
+
+def parser_for(command: str):
+    module, _ = console_scripts()[command].split(":")
+    return importlib.import_module(module).build_parser()
+
+
+def parse_command_line(line: str):
+    """Split a rendered command line and parse its arguments with the named tool's parser."""
+    argv = shlex.split(line)
+    return argv[0], parser_for(argv[0]).parse_args(argv[1:])
+
+
+# ---------------------------------------------------------------- Galaxy
+
+class _Node(dict):
+    """Sections and conditionals: Cheetah reaches their members by attribute."""
+
+    def __getattr__(self, key):
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __str__(self):  # a conditional's test param used as a value
+        return str(next(iter(self.values()), ""))
+
+
+def _default(param: ET.Element):
+    kind = param.get("type")
+    if kind == "select":
+        options = param.findall("option")
+        chosen = [o for o in options if o.get("selected") == "true"] or options[:1]
+        return chosen[0].get("value") if chosen else ""
+    if kind == "boolean":
+        checked = param.get("checked", "false").lower() in ("true", "yes")
+        return param.get("truevalue", "true") if checked else param.get("falsevalue", "false")
+    return param.get("value", "")
+
+
+def _name(param: ET.Element) -> str:
+    return param.get("name") or param.get("argument").lstrip("-").replace("-", "_")
+
+
+def _values(container: ET.Element, test: ET.Element | None) -> _Node:
+    """Input values of a (macro-expanded) <inputs> level, overridden by a <test>'s nested params."""
+    given = {}
+    if test is not None:
+        for child in test:
+            if child.tag == "param":
+                given[child.get("name")] = child
+            elif child.tag in ("section", "conditional"):
+                given[child.get("name")] = child
+    values = _Node()
+    for el in container:
+        if el.tag == "param":
+            name = _name(el)
+            override = given.get(name)
+            value = override.get("value") if override is not None else _default(el)
+            if el.get("type") == "boolean" and override is not None:
+                truthy = value.lower() in ("true", "yes")
+                value = el.get("truevalue", "true") if truthy else el.get("falsevalue", "false")
+            values[name] = value
+        elif el.tag == "section":
+            values[el.get("name")] = _values(el, given.get(el.get("name")))
+        elif el.tag == "conditional":
+            sub = given.get(el.get("name"))
+            test_param = el.find("param")
+            tname = _name(test_param)
+            chosen = _default(test_param)
+            if sub is not None:
+                p = sub.find(f"param[@name='{tname}']")
+                chosen = p.get("value") if p is not None else chosen
+            node = _Node({tname: chosen})
+            for when in el.findall("when"):
+                if when.get("value") == chosen:
+                    node.update(_values(when, sub))
+            values[el.get("name")] = node
+    return values
+
+
+def galaxy_commands(xml_path: Path) -> list[tuple[int, str]]:
+    """The command line Galaxy renders for each <test> of a wrapper (outputs named after themselves)."""
+    from galaxy.tool_util.parser import get_tool_source
+    from galaxy.util.template import fill_template
+
+    source = get_tool_source(str(xml_path))
+    root = source.root
+    inputs = root.find("inputs")
+    outputs = {d.get("name"): f"/out/{d.get('name')}.dat" for d in root.find("outputs").iter("data")}
+    commands = []
+    for i, test in enumerate(root.find("tests").findall("test")):
+        context = dict(_values(inputs, test))
+        context.update(outputs)
+        context["__tool_directory__"] = str(xml_path.parent)
+        rendered = fill_template(source.parse_command(), context=context,
+                                 python_template_version=source.parse_python_template_version())
+        rendered = rendered.replace("\\${GALAXY_SLOTS:-1}", "4").replace("${GALAXY_SLOTS:-1}", "4")
+        commands.append((i, " ".join(rendered.split())))
+    return commands
+
+
+def galaxy_arguments(xml_path: Path) -> list[str]:
+    """Every argument= a wrapper's inputs declare."""
+    from galaxy.tool_util.parser import get_tool_source
+
+    return [p.get("argument") for p in get_tool_source(str(xml_path)).root.find("inputs").iter("param")
+            if p.get("argument")]
+
+
+# ---------------------------------------------------------------- Nextflow
+
+_SCRIPT = re.compile(r"^\s*script:\s*\n(.*?)^\s*\"\"\"\n(.*?)^\s*\"\"\"", re.S | re.M)
+_VAR = re.compile(r"\$\{([^}]+)\}|\$([A-Za-z_][A-Za-z0-9_.]*)")
+
+
+def module_script(main_nf: Path) -> str:
+    """The shell command inside a module's ``script:`` block (Groovy string, line continuations joined)."""
+    match = _SCRIPT.search(main_nf.read_text())
+    if not match:
+        raise AssertionError(f"{main_nf}: no script: \"\"\" ... \"\"\" block")
+    return match.group(2).replace("\\\\\n", " ")
+
+
+def module_config_args(config: Path, process: str) -> str:
+    """ext.args for ``process`` in a module test config (single-quoted string form)."""
+    m = re.search(rf"withName:\s*'{process}'\s*\{{(.*?)\}}", config.read_text(), re.S)
+    if not m:
+        return ""
+    args = re.search(r"ext\.args\s*=\s*'([^']*)'", m.group(1))
+    return args.group(1) if args else ""
+
+
+def render_module_script(script: str, values: dict[str, str]) -> str:
+    """Substitute Groovy variables; an unknown variable is an error (drift between module and test)."""
+    def sub(m):
+        key = m.group(1) or m.group(2)
+        if key not in values:
+            raise KeyError(f"module script uses ${{{key}}}, which the contract test does not know")
+        return values[key]
+
+    return " ".join(_VAR.sub(sub, script).split())

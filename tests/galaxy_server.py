@@ -1,0 +1,131 @@
+"""Start a real Galaxy server (installed from PyPI) on 127.0.0.1 and run the wrappers' own tests in it.
+
+The Galaxy virtual environment is made by scripts/setup.sh (its path is in $HELIXER_TOOLS_GALAXY_VENV).
+Galaxy runs with dependency resolution off, so tools run the helixer-* commands found on PATH: the
+project's own virtual environment, put first on PATH here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+GALAXY_DIR = Path(__file__).resolve().parents[1] / "galaxy"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _request(url: str, key: str, data: dict | None = None, method: str | None = None):
+    body = json.dumps(data).encode() if data is not None else None
+    req = urllib.request.Request(url, data=body, method=method or ("POST" if body else "GET"),
+                                 headers={"x-api-key": key, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.loads(r.read() or b"null")
+
+
+def tool_files() -> list[Path]:
+    return sorted(p for p in GALAXY_DIR.glob("*.xml") if p.name != "macros.xml")
+
+
+class GalaxyServer:
+    def __init__(self, venv: Path, workdir: Path):
+        self.venv, self.workdir = venv, workdir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.admin_key = secrets.token_hex(16)
+        self.user_key = None
+        self.proc = None
+
+    def _write_config(self) -> Path:
+        config, data = self.workdir / "config", self.workdir / "data"
+        config.mkdir(parents=True, exist_ok=True)
+        data.mkdir(parents=True, exist_ok=True)
+        tools = "\n".join(f'    <tool file="{p}"/>' for p in tool_files())
+        (config / "tool_conf.xml").write_text(f'<toolbox>\n  <section id="helixer" name="Helixer">\n{tools}\n  </section>\n</toolbox>\n')
+        (config / "deps.xml").write_text("<dependency_resolvers/>\n")
+        galaxy_yml = config / "galaxy.yml"
+        galaxy_yml.write_text(f"""galaxy:
+  data_dir: {data}
+  database_connection: sqlite:///{data}/universe.sqlite?isolation_level=IMMEDIATE
+  tool_config_file: {config}/tool_conf.xml
+  dependency_resolvers_config_file: {config}/deps.xml
+  conda_auto_init: false
+  conda_auto_install: false
+  enable_mulled_containers: false
+  involucro_auto_init: false
+  id_secret: {secrets.token_hex(16)}
+  bootstrap_admin_api_key: {self.admin_key}
+  admin_users: admin@example.org
+  enable_celery_tasks: false
+  watch_tools: false
+  allow_path_paste: true
+""")
+        return galaxy_yml
+
+    def start(self, timeout: float = 300) -> None:
+        galaxy_yml = self._write_config()
+        env = dict(os.environ)
+        project_bin = str(Path(sys.executable).parent)
+        env["PATH"] = os.pathsep.join([project_bin, str(self.venv / "bin"), env.get("PATH", "")])
+        env["VIRTUAL_ENV"] = env["GALAXY_VIRTUAL_ENV"] = str(self.venv)
+        env["TMPDIR"] = str(self.workdir)
+        self.log = open(self.workdir / "galaxy.log", "wb")
+        self.proc = subprocess.Popen([str(self.venv / "bin" / "galaxy-web"), "-c", str(galaxy_yml), "-b", f"127.0.0.1:{self.port}"],
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                     cwd=self.workdir)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"Galaxy exited early; see {self.workdir / 'galaxy.log'}")
+            try:
+                _request(f"{self.url}/api/version", self.admin_key)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Galaxy did not start within {timeout} s; see {self.workdir / 'galaxy.log'}")
+                time.sleep(2)
+        user = _request(f"{self.url}/api/users", self.admin_key,
+                        {"username": "tester", "email": "admin@example.org", "password": secrets.token_hex(8)})
+        self.user_key = _request(f"{self.url}/api/users/{user['id']}/api_key", self.admin_key, {})
+
+    def run_tool_tests(self, tool_id: str) -> list[dict]:
+        """Run every <test> of one tool; return galaxy-tool-test's per-test results."""
+        out = self.workdir / f"{tool_id}.json"
+        cmd = [str(self.venv / "bin" / "galaxy-tool-test"), "-u", self.url, "-k", self.user_key, "-a", self.admin_key,
+               "--test-data", str(GALAXY_DIR / "test-data"), "-t", tool_id, "-j", str(out), "--parallel-tests", "2"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=self.workdir,
+                              env={**os.environ, "TMPDIR": str(self.workdir)})
+        if not out.exists():
+            raise RuntimeError(f"galaxy-tool-test wrote no report:\n{proc.stdout}\n{proc.stderr}")
+        return json.loads(out.read_text())["tests"]
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, 15)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, 9)
+        if getattr(self, "log", None):
+            self.log.close()
+
+
+def galaxy_venv() -> Path | None:
+    venv = os.environ.get("HELIXER_TOOLS_GALAXY_VENV")
+    if venv and (Path(venv) / "bin" / "galaxy-web").exists():
+        return Path(venv)
+    return None
+
+
+__all__ = ["GalaxyServer", "galaxy_venv", "tool_files"]

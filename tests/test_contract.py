@@ -1,0 +1,86 @@
+"""Layer 3: the Galaxy wrappers, the Nextflow modules and the CLIs never drift apart."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from contract import (
+    ROOT, console_scripts, galaxy_arguments, galaxy_commands, module_config_args, module_script,
+    parse_command_line, parser_for, render_module_script,
+)
+
+TOOLS = sorted(console_scripts())  # helixer-<tool>
+GALAXY = {cmd: ROOT / "galaxy" / f"helixer_{cmd.removeprefix('helixer-').replace('-', '_')}.xml" for cmd in TOOLS}
+MODULES = {cmd: ROOT / "modules" / "helixer" / cmd.removeprefix("helixer-").replace("-", "") for cmd in TOOLS}
+
+
+def _options(parser) -> set[str]:
+    return {s for a in parser._actions for s in a.option_strings}
+
+
+@pytest.mark.parametrize("command", TOOLS)
+def test_every_tool_has_every_layer(command):
+    tool = command.removeprefix("helixer-")
+    assert GALAXY[command].exists(), f"no Galaxy wrapper for {command}"
+    assert (MODULES[command] / "main.nf").exists(), f"no Nextflow module for {command}"
+    for name in ("meta.yml", "environment.yml", "tests/main.nf.test"):
+        assert (MODULES[command] / name).exists(), f"module of {command} lacks {name}"
+    assert (ROOT / "tools" / tool / "Dockerfile").exists(), f"no Dockerfile for {command}"
+
+
+@pytest.mark.parametrize("command", TOOLS)
+def test_cli_has_help_version_threads(command, capsys):
+    parser = parser_for(command)
+    assert parser.prog == command
+    assert {"--help", "--version", "--threads", "--quiet", "--verbose"} <= _options(parser)
+    for action in parser._actions:
+        assert action.help, f"{command} {action.option_strings} has no help text"
+
+
+@pytest.mark.parametrize("command", TOOLS)
+def test_galaxy_arguments_exist_in_cli(command):
+    options = _options(parser_for(command))
+    declared = galaxy_arguments(GALAXY[command])
+    assert declared
+    assert [a for a in declared if a not in options] == []
+
+
+@pytest.mark.parametrize("command,case", [(c, i) for c in TOOLS for i, _ in galaxy_commands(GALAXY[c])])
+def test_galaxy_command_parses_with_cli(command, case):
+    line = dict(galaxy_commands(GALAXY[command]))[case]
+    name, args = parse_command_line(line)
+    assert name == command
+    assert args.threads == 4  # ${GALAXY_SLOTS} reaches --threads
+    assert "/out/" in str(getattr(args, "output", "/out/"))
+
+
+def test_galaxy_fasta2h5_renders_test_values():
+    """The nested test params reach the command line (not only the defaults)."""
+    cases = dict(galaxy_commands(GALAXY["helixer-fasta2h5"]))
+    _, args = parse_command_line(cases[1])
+    assert (args.fasta, args.species, args.subsequence_length, args.compression) == (
+        "iupac.fa.gz", "Test_species", 450, "lzf")
+
+
+@pytest.mark.parametrize("command", TOOLS)
+def test_module_script_parses_with_cli(command):
+    main_nf = MODULES[command] / "main.nf"
+    process = re.search(r"^process\s+(\w+)", main_nf.read_text(), re.M).group(1)
+    assert process == "HELIXER_" + command.removeprefix("helixer-").replace("-", "").upper()
+    ext_args = module_config_args(MODULES[command] / "tests" / "nextflow.config", process)
+    values = {"args": ext_args, "prefix": "sample", "task.cpus": "3", "species": "Mpusilla",
+              "fasta": "genome.fa", "meta.id": "sample"}
+    name, args = parse_command_line(render_module_script(module_script(main_nf), values))
+    assert name == command
+    assert args.threads == 3
+    if ext_args:  # ext.args really reaches the tool
+        assert "--subsequence-length" not in ext_args or args.subsequence_length == int(
+            re.search(r"--subsequence-length (\d+)", ext_args).group(1))
+
+
+def test_module_render_catches_unknown_variables():
+    with pytest.raises(KeyError, match="undeclared"):
+        render_module_script("tool --x ${undeclared}", {})

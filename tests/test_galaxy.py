@@ -1,0 +1,74 @@
+"""Layer 4: planemo lint, and every wrapper's own <tests> run in a real Galaxy server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from galaxy_server import GALAXY_DIR, GalaxyServer, galaxy_venv, tool_files
+
+REQUIRE = os.environ.get("HELIXER_TOOLS_REQUIRE_GALAXY") == "1"
+
+
+def _cases() -> list[tuple[str, int]]:
+    cases = []
+    for path in tool_files():
+        root = ET.parse(path).getroot()
+        cases += [(root.get("id"), i) for i, _ in enumerate(root.iter("test"))]
+    return cases
+
+
+def test_every_tool_has_tests():
+    assert tool_files(), "no Galaxy wrappers found"
+    ids = {tool for tool, _ in _cases()}
+    assert ids == {ET.parse(p).getroot().get("id") for p in tool_files()}
+
+
+def test_planemo_lint_clean():
+    planemo = shutil.which("planemo") or str(Path(os.sys.executable).parent / "planemo")
+    proc = subprocess.run([planemo, "lint", "--skip", "BioToolsValid", "--fail_level", "warn", str(GALAXY_DIR)],
+                          capture_output=True, text=True)
+    problems = [line for line in proc.stdout.splitlines() if "WARNING" in line or "ERROR" in line]
+    assert proc.returncode == 0 and not problems, proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="session")
+def galaxy(tmp_path_factory):
+    venv = galaxy_venv()
+    if venv is None:
+        if REQUIRE:
+            pytest.fail("HELIXER_TOOLS_REQUIRE_GALAXY=1 but no Galaxy venv in $HELIXER_TOOLS_GALAXY_VENV")
+        pytest.skip("no Galaxy installed (run scripts/setup.sh --galaxy, or scripts/test.sh)")
+    server = GalaxyServer(venv, tmp_path_factory.mktemp("galaxy"))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def galaxy_results(galaxy):
+    cache: dict[str, list[dict]] = {}
+
+    def get(tool_id: str) -> list[dict]:
+        if tool_id not in cache:
+            cache[tool_id] = galaxy.run_tool_tests(tool_id)
+        return cache[tool_id]
+
+    return get
+
+
+@pytest.mark.galaxy
+@pytest.mark.parametrize("tool_id,index", _cases(), ids=lambda v: str(v))
+def test_wrapper_test_passes_in_galaxy(galaxy_results, tool_id, index):
+    results = galaxy_results(tool_id)
+    by_index = {r["data"].get("test_index", i): r for i, r in enumerate(results)}
+    assert index in by_index, f"{tool_id} test {index + 1} did not run: {results}"
+    data = by_index[index]["data"]
+    assert data["status"] == "success", f"{tool_id} test {index + 1}: {data.get('problem_log') or data}"

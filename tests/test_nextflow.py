@@ -1,0 +1,114 @@
+"""Layer 5: Nextflow cannot run here, so every .nf/.config file gets static checks instead:
+a Groovy 4 parse, reftrace lint with our rules, include resolution, and nf-core conventions."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from contract import ROOT
+
+NF_FILES = sorted(
+    [ROOT / "main.nf", ROOT / "nextflow.config", *ROOT.glob("conf/*.config"), *ROOT.glob("modules/**/*.nf"),
+     *ROOT.glob("modules/**/*.nf.test"), *ROOT.glob("modules/**/nextflow.config")]
+)
+MODULES = sorted(p.parent for p in ROOT.glob("modules/helixer/*/main.nf"))
+REQUIRE = os.environ.get("HELIXER_TOOLS_REQUIRE_STATIC_TOOLS") == "1"
+BIN = Path(sys.executable).parent
+
+
+def _groovy_cmd(files):
+    jars = os.environ.get("HELIXER_TOOLS_GROOVY_JARS")
+    java = shutil.which("java")
+    if not jars or not Path(jars).is_dir() or not java:
+        if REQUIRE:
+            pytest.fail("Groovy jars ($HELIXER_TOOLS_GROOVY_JARS) or java missing; scripts/setup.sh installs them")
+        pytest.skip("no Groovy 4 jars: run scripts/setup.sh")
+    return [java, "-cp", f"{jars}/*", "groovy.ui.GroovyMain", str(ROOT / "tests/nextflow/nfparse.groovy"),
+            *map(str, files)]
+
+
+def test_groovy4_parses_every_nextflow_file():
+    proc = subprocess.run(_groovy_cmd(NF_FILES), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("OK ") == len(NF_FILES)
+
+
+def test_groovy4_parse_catches_a_broken_file(tmp_path):
+    bad = tmp_path / "bad.nf"
+    bad.write_text((ROOT / "modules/helixer/fasta2h5/main.nf").read_text().replace("input:", "input: {", 1))
+    proc = subprocess.run(_groovy_cmd([bad]), capture_output=True, text=True)
+    assert proc.returncode == 1 and "FAIL" in proc.stdout
+
+
+def _reftrace(*args, cwd=ROOT):
+    return subprocess.run([str(BIN / "reftrace"), *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_reftrace_lint_clean():
+    proc = _reftrace("lint", "-r", str(ROOT / "tests/nextflow/reftrace_rules.py"), "-d", str(ROOT))
+    assert proc.returncode == 0 and "No issues found" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_reftrace_lint_catches_bad_module(tmp_path):
+    text = (ROOT / "modules/helixer/fasta2h5/main.nf").read_text().replace("label 'process_low'", "label 'big'")
+    (tmp_path / "main.nf").write_text(text)
+    proc = _reftrace("lint", "-r", str(ROOT / "tests/nextflow/reftrace_rules.py"), "-d", str(tmp_path))
+    assert proc.returncode == 1 and "non-standard labels ['big']" in proc.stdout
+
+
+def test_reftrace_resolves_every_include():
+    proc = _reftrace("info", "modules")
+    info = json.loads(proc.stdout[proc.stdout.index("{"):])
+    assert info["unresolved_includes"] == []
+    assert {m["path"] for m in info["modules"]} >= {"main.nf"}
+    assert "failed" not in proc.stdout.lower()
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda p: p.name)
+def test_module_follows_nf_core_conventions(module):
+    text = (module / "main.nf").read_text()
+    for pattern in [r'tag "\$meta\.id"', r"label 'process_\w+'", r'conda "\$\{moduleDir\}/environment\.yml"',
+                    r"workflow\.containerEngine in \['singularity', 'apptainer'\]",
+                    r"def args = task\.ext\.args \?: ''", r'def prefix = task\.ext\.prefix \?: "\$\{meta\.id\}"',
+                    r"task\.ext\.when == null \|\| task\.ext\.when", r"^\s*stub:", r"topic: versions",
+                    r"\$\{task\.cpus\}"]:
+        assert re.search(pattern, text, re.M), f"{module.name}/main.nf lacks {pattern}"
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda p: p.name)
+def test_module_meta_documents_every_emit(module):
+    text = (module / "main.nf").read_text()
+    emits = set(re.findall(r"emit:\s*(\w+)", text))
+    meta = yaml.safe_load((module / "meta.yml").read_text())
+    assert set(meta["output"]) == emits
+    assert meta["name"] == "helixer_" + module.name
+    assert "versions" in meta["topics"]
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda p: p.name)
+def test_module_container_matches_environment(module):
+    from helixer_tools import __version__
+
+    env = yaml.safe_load((module / "environment.yml").read_text())
+    package = f"helixer-tools-{module.name}"
+    assert env["channels"] == ["conda-forge", "bioconda"]
+    assert env["dependencies"] == [f"bioconda::{package}={__version__}"]
+    text = (module / "main.nf").read_text()
+    image = f"{package}:{__version__}--pyhdfd78af_0"
+    assert f"'https://depot.galaxyproject.org/singularity/{image}'" in text
+    assert f"'biocontainers/{image}'" in text
+
+
+def test_pipeline_includes_every_module():
+    text = (ROOT / "main.nf").read_text()
+    for module in MODULES:
+        assert f"./modules/helixer/{module.name}/main" in text
