@@ -34,6 +34,12 @@ class Record:
     length: int  # number of bases
 
 
+def is_gzip(path: str | Path) -> bool:
+    """Whether a file is gzip/bgzip compressed, judged by its content."""
+    with open(path, "rb") as fh:
+        return fh.read(2) == _GZIP_MAGIC
+
+
 def open_binary(path: str | Path) -> BinaryIO:
     """Open a file for binary reading, decompressing gzip/bgzip transparently (by content, not name)."""
     try:

@@ -1,0 +1,231 @@
+"""GeenuFF database -> Helixer label h5 (y, phases, transitions, sample_weights, gene_lengths, flags).
+
+Rows come from one of two places:
+
+- given the h5 of helixer-fasta2h5 (``h5_in``), the output has exactly that file's rows, in its order,
+  each row's labels found by (seqid, start, end) - never by row index, because upstream's fasta2h5
+  (FASTA order) and geenuff2h5 (longest sequence first) order sequences differently - and ``data/X``
+  is copied from it chunk by chunk, still compressed;
+- given only the database, rows are laid out as upstream geenuff2h5 does (longest sequence first) and
+  ``data/X`` is encoded from the sequences stored in the database.
+
+Labels are computed in windows of whole subsequences (see ``labels.split_points``), encoded and
+compressed in worker threads, so memory stays bounded whatever the genome size.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Sequence
+
+import h5py
+import numpy as np
+
+from .encoding import encode, encode_reverse_complement
+from .errors import UserError
+from .geenuff_db import Coordinate, GeenuffDB
+from .h5io import (
+    DEFAULT_GZIP_LEVEL, DEFAULT_SUBSEQUENCE_LENGTH, SEQID_BYTES, SPECIES_BYTES, H5Writer, RowDataset,
+    check_name, check_subsequence_length, layout, per_row, run_ordered, start_ends,
+)
+from .labels import StrandLabels, label_window, split_points
+from .progress import Progress
+
+log = logging.getLogger("helixer_tools")
+
+WINDOW_BP = 1_000_000  # labels are computed this many bp (rounded to subsequences) at a time
+LABELS = {  # dataset -> (row shape after L, dtype)
+    "y": ((4,), np.int8),
+    "sample_weights": ((), np.int8),
+    "gene_lengths": ((), np.uint32),
+    "phases": ((4,), np.int8),
+    "transitions": ((6,), np.int8),
+}
+
+
+@dataclass
+class Rows:
+    """Where each (sequence, strand, subsequence) goes in the output."""
+
+    plus: dict[str, np.ndarray]  # seqid -> output row of plus chunk k
+    minus: dict[str, np.ndarray]  # seqid -> output row of minus chunk k (same bases as plus chunk k)
+    n_rows: int
+
+
+def _rows_from_layout(coords: list[Coordinate], L: int) -> Rows:
+    seqs = layout(((c.seqid, c.length) for c in coords), L)
+    plus = {s.seqid: np.array([s.plus_row(k) for k in range(s.n_chunks)]) for s in seqs}
+    minus = {s.seqid: np.array([s.minus_row(k) for k in range(s.n_chunks)]) for s in seqs}
+    return Rows(plus, minus, sum(2 * s.n_chunks for s in seqs))
+
+
+def _rows_from_h5(path: str, f: h5py.File, coords: list[Coordinate], L: int) -> Rows:
+    """Map every subsequence of the database's sequences to its row in the given h5, checking both agree."""
+    seqids = f["data/seqids"][:]
+    se = f["data/start_ends"][:]
+    by_id = {c.seqid: c for c in coords}
+    h5_ids = list(dict.fromkeys(s.decode() for s in seqids))
+    if missing := [s for s in h5_ids if s not in by_id]:
+        raise UserError(f"{path}: sequence {missing[0]!r} (and {len(missing) - 1} more) is not in the database")
+    if missing := [c.seqid for c in coords if c.seqid not in set(h5_ids)]:
+        raise UserError(f"{path}: database sequence {missing[0]!r} (and {len(missing) - 1} more) is not in this h5 file")
+    plus = {c.seqid: np.full(-(-c.length // L), -1) for c in coords}
+    minus = {c.seqid: np.full(-(-c.length // L), -1) for c in coords}
+    for row, (raw, (a, b)) in enumerate(zip(seqids, se.tolist())):
+        seqid = raw.decode()
+        c = by_id[seqid]
+        lo, hi, target = (a, b, plus) if a < b else (b, a, minus)
+        k = lo // L
+        if lo % L or hi != min(lo + L, c.length) or k >= len(target[seqid]):
+            raise UserError(f"{path}: row {row} ({seqid} {a}-{b}) does not fit the database sequence of length "
+                            f"{c.length} cut into subsequences of {L} bp")
+        if target[seqid][k] != -1:
+            raise UserError(f"{path}: rows {target[seqid][k]} and {row} both hold {seqid} {a}-{b}")
+        target[seqid][k] = row
+    for strand, target in (("plus", plus), ("minus", minus)):
+        for seqid, rows in target.items():
+            if (rows < 0).any():
+                k = int(np.flatnonzero(rows < 0)[0])
+                raise UserError(f"{path}: no row for {seqid} {strand} strand {k * L}-{min((k + 1) * L, by_id[seqid].length)} "
+                                "(was it made from another FASTA or subsequence length?)")
+    return Rows(plus, minus, len(seqids))
+
+
+def _chunk(arr: np.ndarray, a: int, b: int, L: int) -> np.ndarray:
+    """Bases [a, b) of a window array (already in the strand's 5'->3' order), zero-padded at the end."""
+    if b - a == L:
+        return arr[a:b]
+    out = np.zeros((L,) + arr.shape[1:], dtype=arr.dtype)
+    out[: b - a] = arr[a:b]
+    return out
+
+
+def _label_job(coord: Coordinate, w0: int, w1: int, L: int, rows: Rows, datasets: dict[str, RowDataset],
+               flags: dict[str, np.ndarray], X: RowDataset | None, db: GeenuffDB | None, seq: bytes | None):
+    """Label (and, with ``seq``, encode) subsequences w0..w1 of one sequence on both strands."""
+    start, end = w0 * L, min(w1 * L, coord.length)
+    n = end - start
+    writes = []
+    for plus, features in ((True, coord.plus), (False, coord.minus)):
+        labels: StrandLabels = label_window(features, plus, start, end)  # in the strand's 5'->3' order
+        arrays = {name: getattr(labels, name) for name in datasets}
+        targets = rows.plus if plus else rows.minus
+        for k in range(w0, w1):
+            a, b = k * L - start, min((k + 1) * L, coord.length) - start
+            lo, hi = (a, b) if plus else (n - b, n - a)  # minus: chunk k lies at [n - b, n - a)
+            row = int(targets[coord.seqid][k])
+            chunks = {name: _chunk(arr, lo, hi, L) for name, arr in arrays.items()}
+            flags["err_samples"][row] = chunks["sample_weights"].any()
+            flags["fully_intergenic_samples"][row] = (chunks["y"][:, 0] == 1).all()
+            flags["is_annotated"][row] = coord.annotated
+            writes += [(ds, row, ds.encode(chunks[name])) for name, ds in datasets.items()]
+            if seq is not None:
+                bases = seq[a:b]
+                writes.append((X, row, X.encode(encode(bases, L) if plus else encode_reverse_complement(bases, L))))
+    return writes
+
+
+def _copy_x(src: h5py.Dataset, out: H5Writer, progress: Progress) -> None:
+    """Copy data/X row by row; still-compressed chunks when the storage allows it."""
+    n, L = src.shape[:2]
+    dst = out.file.create_dataset("data/X", shape=src.shape, dtype=src.dtype, chunks=src.chunks,
+                                  maxshape=(None,) + src.shape[1:], compression=src.compression,
+                                  compression_opts=src.compression_opts, shuffle=src.shuffle)
+    raw = src.chunks == (1,) + src.shape[1:]
+    for row in range(n):
+        if raw:
+            mask, data = src.id.read_direct_chunk((row, 0, 0))
+            dst.id.write_direct_chunk((row, 0, 0), data, mask)
+        else:
+            dst[row] = src[row]
+        progress.update(1)
+
+
+def geenuff_to_h5(
+    db_path: str | Path,
+    output: str | Path,
+    h5_in: str | Path | None = None,
+    subsequence_length: int | None = None,
+    compression: str = "gzip",
+    compression_level: int = DEFAULT_GZIP_LEVEL,
+    threads: int = 1,
+    argv: Sequence[str] = (),
+    progress: bool = True,
+    window_bp: int = WINDOW_BP,
+) -> int:
+    """Write the label h5 ``output``; returns its number of rows."""
+    db = GeenuffDB(db_path)
+    species = check_name("species", db.species, SPECIES_BYTES).decode()
+    coords = db.coordinates()
+    if not coords:
+        raise UserError(f"{db_path}: the database holds no sequences")
+    for c in coords:
+        check_name(f"{db_path}: sequence id", c.seqid, SEQID_BYTES)
+    log.info("%s: species %s, %d sequences, %d annotated", db_path, species, len(coords),
+             sum(c.annotated for c in coords))
+
+    src = None
+    try:
+        if h5_in is not None:
+            try:
+                src = h5py.File(h5_in, "r")
+            except OSError as e:
+                raise UserError(f"{h5_in}: cannot open as h5: {e}") from None
+            for key in ("data/X", "data/seqids", "data/species", "data/start_ends"):
+                if key not in src:
+                    raise UserError(f"{h5_in}: has no {key} (expected the output of helixer-fasta2h5)")
+            L = src["data/X"].shape[1]
+            if subsequence_length is not None and subsequence_length != L:
+                raise UserError(f"{h5_in}: subsequences are {L} bp, but --subsequence-length {subsequence_length} was given")
+            h5_species = {s.decode() for s in np.unique(src["data/species"][:])}
+            if h5_species != {species}:
+                raise UserError(f"{h5_in}: species {', '.join(sorted(h5_species))} differs from the database's {species!r}")
+            rows = _rows_from_h5(str(h5_in), src, coords, L)
+        else:
+            L = check_subsequence_length(subsequence_length or DEFAULT_SUBSEQUENCE_LENGTH)
+            rows = _rows_from_layout(coords, L)
+        N = rows.n_rows
+        total_bp = sum(c.length for c in coords)
+
+        with H5Writer(output, compression, compression_level) as out:
+            if src is not None:
+                for key in ("data/seqids", "data/species", "data/start_ends"):
+                    out.create(key, src[key].shape, src[key].dtype, src[key][:])
+            else:
+                seqs = layout(((c.seqid, c.length) for c in coords), L)
+                out.create("data/seqids", (N,), f"S{SEQID_BYTES}",
+                           per_row(seqs, [c.seqid.encode() for c in coords]).astype(f"S{SEQID_BYTES}"))
+                out.create("data/species", (N,), f"S{SPECIES_BYTES}", np.full(N, species.encode(), f"S{SPECIES_BYTES}"))
+                out.create("data/start_ends", (N, 2), np.int64, start_ends(seqs, L))
+            datasets = {name: out.row_dataset(f"data/{name}", (N, L) + shape, dtype) for name, (shape, dtype) in LABELS.items()}
+            flags = {name: np.zeros(N, dtype=bool) for name in ("err_samples", "fully_intergenic_samples", "is_annotated")}
+            X = None if src is not None else out.row_dataset("data/X", (N, L, 4), np.float16)
+            inputs = {"db": str(db_path)} | ({"h5": str(h5_in)} if h5_in else {})
+            out.provenance("helixer-geenuff2h5", argv, inputs)
+            out.file.attrs["input_path"] = str(db_path)
+
+            window_chunks = max(1, round(window_bp / L))
+
+            def jobs():
+                for c in coords:
+                    points = split_points([c.plus, c.minus], c.length, L, window_chunks)
+                    for w0, w1 in zip(points, points[1:]):
+                        seq = db.sequence(c, w0 * L, min(w1 * L, c.length)) if X is not None else None
+                        yield (partial(_label_job, c, w0, w1, L, rows, datasets, flags, X, db, seq),
+                               min(w1 * L, c.length) - w0 * L)
+
+            with Progress(total_bp, "geenuff2h5", enabled=progress) as bar:
+                run_ordered(jobs(), threads, bar.update)
+            for name, values in flags.items():
+                out.create(f"data/{name}", (N,), bool, values)
+            if src is not None:
+                with Progress(N, "copying data/X", unit="rows", enabled=progress) as bar:
+                    _copy_x(src["data/X"], out, bar)
+        return N
+    finally:
+        if src is not None:
+            src.close()
+        db.close()

@@ -1,0 +1,134 @@
+"""Read a GeenuFF SQLite database with the standard library only (no SQLAlchemy, no GeenuFF).
+
+What is exported is what upstream geenuff2h5 exports: the features of each gene's longest transcript,
+for transcripts with at least one CDS (non-coding genes become intergenic, isoforms are ignored),
+including the GeenuFF error features attached to those transcripts.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .encoding import VALID_BASES
+from .errors import UserError
+from .labels import ERROR, ERROR_TYPES, FEATURE_KINDS, StrandFeatures
+
+_TABLES = {"genome", "coordinate", "feature", "transcript", "transcript_piece", "super_locus",
+           "association_transcript_piece_to_feature"}
+
+_FEATURES = """
+SELECT f.coordinate_id, t.id, f.id, f.type, f.start, f."end", f.is_plus_strand, f.phase
+FROM feature f
+JOIN association_transcript_piece_to_feature a ON a.feature_id = f.id
+JOIN transcript_piece tp ON tp.id = a.transcript_piece_id
+JOIN transcript t ON t.id = tp.transcript_id
+JOIN super_locus sl ON sl.id = t.super_locus_id
+JOIN coordinate c ON c.id = f.coordinate_id
+WHERE t.longest = 1 AND t.id IN (
+    SELECT tp2.transcript_id FROM transcript_piece tp2
+    JOIN association_transcript_piece_to_feature a2 ON a2.transcript_piece_id = tp2.id
+    JOIN feature f2 ON f2.id = a2.feature_id
+    WHERE f2.type = 'geenuff_cds')
+ORDER BY c.length DESC, t.id, f.id
+"""
+
+
+@dataclass(frozen=True)
+class Coordinate:
+    id: int
+    seqid: str
+    length: int
+    plus: StrandFeatures
+    minus: StrandFeatures
+
+    @property
+    def annotated(self) -> bool:
+        return bool(len(self.plus) or len(self.minus))
+
+
+class GeenuffDB:
+    """A GeenuFF database holding exactly one genome, opened read-only."""
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        if not Path(path).is_file():
+            raise UserError(f"{path}: no such file")
+        try:
+            self.con = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+            tables = {r[0] for r in self.con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.DatabaseError as e:
+            raise UserError(f"{path}: not a GeenuFF SQLite database ({e})") from None
+        if missing := _TABLES - tables:
+            raise UserError(f"{path}: not a GeenuFF database (tables missing: {', '.join(sorted(missing))})")
+        genomes = self.con.execute("SELECT species FROM genome").fetchall()
+        if len(genomes) != 1:
+            raise UserError(f"{path}: holds {len(genomes)} genomes ({', '.join(g[0] or '?' for g in genomes)}); "
+                            "geenuff2h5 needs exactly one")
+        self.species = genomes[0][0] or ""
+
+    def close(self) -> None:
+        self.con.close()
+
+    def coordinates(self) -> list[Coordinate]:
+        """Every sequence with its exported features, in upstream geenuff2h5's order.
+
+        Upstream orders by descending length; among equal lengths, annotated sequences first (by their
+        first transcript id), then the others in table order.
+        """
+        rows = defaultdict(list)
+        order: dict[int, int] = {}
+        for row in self.con.execute(_FEATURES):
+            rows[row[0]].append(row)
+            order.setdefault(row[0], len(order))
+        coords = []
+        for cid, seqid, length in self.con.execute("SELECT id, seqid, length FROM coordinate ORDER BY id"):
+            plus, minus = self._strand_features(seqid, rows.get(cid, []))
+            coords.append(Coordinate(cid, seqid, length, plus, minus))
+        coords.sort(key=lambda c: (-c.length, order.get(c.id, len(order)), c.id))
+        return coords
+
+    def _strand_features(self, seqid: str, rows: list) -> tuple[StrandFeatures, StrandFeatures]:
+        kinds, starts, ends, plus, phases, sort_keys = [], [], [], [], [], []
+        for _, _, fid, ftype, start, end, is_plus, phase in rows:
+            kind = FEATURE_KINDS.get(ftype)
+            if kind is None:
+                if ftype not in ERROR_TYPES:
+                    raise UserError(f"{self.path}: feature {fid} on {seqid} has unknown type {ftype!r}")
+                kind = ERROR
+            kinds.append(kind)
+            sort_keys.append(min(start, end))
+            if is_plus:
+                starts.append(start), ends.append(end)
+            else:  # GeenuFF minus strand: start > end, both 0-based, start inclusive
+                starts.append(end + 1), ends.append(start + 1)
+            plus.append(bool(is_plus))
+            phases.append(phase or 0)
+        # upstream sorts by min(start, end) (stable over the query's transcript order)
+        order = np.argsort(np.asarray(sort_keys, dtype=np.int64), kind="stable")
+        arrays = [np.asarray(v)[order] if len(v) else np.zeros(0) for v in (kinds, starts, ends, plus, phases)]
+        kind, start, end, is_plus, phase = arrays
+        out = []
+        for want in (True, False):
+            sel = is_plus.astype(bool) == want if len(is_plus) else np.zeros(0, dtype=bool)
+            out.append(StrandFeatures(kind[sel].astype(np.int8), start[sel].astype(np.int64),
+                                      end[sel].astype(np.int64), phase[sel].astype(np.int8)))
+        return out[0], out[1]
+
+    def sequence(self, coord: Coordinate, start: int, end: int) -> bytes:
+        """Bases [start, end) of a sequence, read incrementally (the whole sequence is never loaded)."""
+        with self.con.blobopen("coordinate", "sequence", coord.id, readonly=True) as blob:
+            blob.seek(start)
+            seq = blob.read(end - start)
+        if len(seq) != end - start:
+            raise UserError(f"{self.path}: sequence of {coord.seqid} is shorter than its length {coord.length}")
+        seq = seq.upper()
+        if bad := seq.translate(None, VALID_BASES):
+            pos = start + next(i for i, b in enumerate(seq) if b == bad[0]) + 1
+            raise UserError(f"{self.path}: sequence {coord.seqid}, position {pos}: "
+                            f"character {chr(bad[0])!r} is not an IUPAC nucleotide code")
+        return seq
