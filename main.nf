@@ -2,17 +2,21 @@
 /*
  * helixer-tools: the Helixer fine-tuning routes composed from the suite's nf-core style modules.
  *
- * Implemented so far: --route fasta2h5 (genome FASTA -> Helixer h5). The routes whole/frozen/coverage
- * and inference join here as their tools land.
+ * Implemented so far:
+ *   --route fasta2h5   genome FASTA -> Helixer h5
+ *   --route labels     + gene models (GFF3) -> GeenuFF database -> training labels h5 (rows of the genome h5)
+ * The routes whole/frozen/coverage and inference join here as their tools land.
  *
  *   nextflow run main.nf -profile test,docker
- *   nextflow run main.nf --genome genome.fa.gz --species Athaliana --outdir results
+ *   nextflow run main.nf --route labels --genome genome.fa.gz --gff3 genes.gff3 --species Athaliana
  */
 nextflow.enable.dsl = 2
 
-include { HELIXER_FASTA2H5 } from './modules/helixer/fasta2h5/main'
+include { HELIXER_FASTA2H5       } from './modules/helixer/fasta2h5/main'
+include { HELIXER_IMPORT2GEENUFF } from './modules/helixer/import2geenuff/main'
+include { HELIXER_GEENUFF2H5     } from './modules/helixer/geenuff2h5/main'
 
-def ROUTES = ['fasta2h5']
+def ROUTES = ['fasta2h5', 'labels']
 
 workflow {
     if (!(params.route in ROUTES)) {
@@ -20,6 +24,9 @@ workflow {
     }
     if (!params.genome) {
         error "Missing --genome: a genome FASTA (plain or gzip)"
+    }
+    if (params.route == 'labels' && !params.gff3) {
+        error "Missing --gff3: gene models (GFF3) for --route labels"
     }
     if (!params.species) {
         error "Missing --species: the species name stored in the h5 files (at most 25 characters)"
@@ -31,6 +38,13 @@ workflow {
     ])
 
     HELIXER_FASTA2H5(ch_genome)
+
+    if (params.route == 'labels') {
+        ch_annotation = ch_genome.map { meta, fasta -> [ meta, file(params.gff3, checkIfExists: true), fasta ] }
+        HELIXER_IMPORT2GEENUFF(ch_annotation)
+        // rows of the labels file are the genome h5's rows (joined on seqid, start, end by the tool)
+        HELIXER_GEENUFF2H5(HELIXER_IMPORT2GEENUFF.out.db.join(HELIXER_FASTA2H5.out.h5))
+    }
 
     channel.topic('versions')
         .map { process, tool, version -> "${process.tokenize(':')[-1]}:\n  ${tool}: ${version}" }

@@ -145,13 +145,16 @@ def import_to_geenuff(
     tmp_db, tmp_log = workdir / "geenuff.sqlite3", workdir / "import.log"
     handler = logging.FileHandler(tmp_log, mode="w")
     handler.setFormatter(logging.Formatter("%(asctime)s - %(levelname)s: %(message)s", "%d-%b-%y %H:%M:%S"))
+    # GeenuFF logs to the root logger: all of it goes to the log file, only our own lines to stderr,
+    # at the verbosity the user chose
     root = logging.getLogger()
-    quieted = [(h, h.filters[:]) for h in root.handlers]
-    for h, _ in quieted:
-        h.addFilter(_OnlyOurs())
-    root.addHandler(handler)
     old_level = root.level
-    root.setLevel(min(old_level, logging.INFO) if old_level else logging.INFO)
+    quieted = [(h, h.filters[:], h.level) for h in root.handlers]
+    for h, _, level in quieted:
+        h.addFilter(_OnlyOurs())
+        h.setLevel(max(level, old_level))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
     imported = False
     try:
         plain_fasta = _plain_copy(Path(fasta), workdir, "genome.fa")
@@ -176,8 +179,9 @@ def import_to_geenuff(
         root.removeHandler(handler)
         handler.close()
         root.setLevel(old_level)
-        for h, filters in quieted:
+        for h, filters, level in quieted:
             h.filters = filters
+            h.setLevel(level)
         if tmp_log.exists():
             os.replace(tmp_log, log_file)  # the log is kept also when the import fails: it says why
         if imported:

@@ -1,21 +1,31 @@
 #!/usr/bin/env bash
-# The main job on bundled example data: the first 1 Mbp of A. thaliana chromosome 1 (tests/data)
-# encoded as Helixer's h5 input. Grows into a whole fine-tuning route as the tools land.
+# The main job on bundled example data, the first 1 Mbp of A. thaliana chromosome 1 (tests/data):
+# the training data of a fine-tuning route (genome h5, GeenuFF database, labels h5 aligned with the
+# genome h5). Grows into a whole fine-tuning route as the tools land.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 OUT=${1:-example_output}
 mkdir -p "$OUT"
-.venv/bin/helixer-fasta2h5 \
-    --fasta tests/data/athaliana_1M/chr1_1M.fa.gz \
-    --species Athaliana \
-    --output "$OUT/athaliana_1M.h5" \
-    --threads "$(nproc)"
-.venv/bin/python - "$OUT/athaliana_1M.h5" <<'PY'
-import sys, h5py
+FASTA=tests/data/athaliana_1M/chr1_1M.fa.gz
+GFF3=tests/data/athaliana_1M/chr1_1M.gff3.gz
+T=$(nproc)
+.venv/bin/helixer-fasta2h5 --fasta "$FASTA" --species Athaliana --output "$OUT/athaliana_1M.h5" --threads "$T"
+.venv/bin/helixer-import2geenuff --gff3 "$GFF3" --fasta "$FASTA" --species Athaliana \
+    --output "$OUT/athaliana_1M.sqlite3" --log "$OUT/athaliana_1M.import.log"
+.venv/bin/helixer-geenuff2h5 --db "$OUT/athaliana_1M.sqlite3" --h5 "$OUT/athaliana_1M.h5" \
+    --output "$OUT/athaliana_1M.labels.h5" --threads "$T"
+.venv/bin/python - "$OUT/athaliana_1M.labels.h5" <<'PY'
+import sys, h5py, numpy as np
 with h5py.File(sys.argv[1], "r") as f:
-    X, se = f["data/X"], f["data/start_ends"][:]
-    print(f"{sys.argv[1]}: {X.shape[0]} subsequences of {X.shape[1]} bp "
-          f"({(se[:, 0] < se[:, 1]).sum()} plus strand, {(se[:, 0] > se[:, 1]).sum()} minus strand), "
-          f"species {f['data/species'][0].decode()}, sequences {sorted({s.decode() for s in f['data/seqids'][:]})}")
+    y, w = f["data/y"], f["data/sample_weights"]
+    counts = np.zeros(4, dtype=np.int64)
+    masked = 0
+    for i in range(y.shape[0]):
+        counts += y[i].sum(axis=0)
+        masked += int((w[i] == 0).sum() - (y[i].sum(axis=1) == 0).sum())
+    total = counts.sum()
+    print(f"{sys.argv[1]}: {y.shape[0]} subsequences of {y.shape[1]} bp, both strands; bases: "
+          + ", ".join(f"{name} {100 * c / total:.1f}%" for name, c in zip(("intergenic", "UTR", "CDS", "intron"), counts))
+          + f"; {100 * masked / total:.1f}% masked as GeenuFF error regions")
 PY

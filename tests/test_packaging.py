@@ -18,13 +18,13 @@ from helixer_tools import __version__
 DOCKERFILES = sorted(ROOT.glob("tools/*/Dockerfile"))
 
 
-def render_recipe() -> dict:
+def render_recipe(name: str = "helixer-tools") -> dict:
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
 
     def pin_subpackage(name, max_pin=None, exact=False):
         return f"{name} {'==' + __version__ if exact else 'x.x pin ' + str(max_pin)}"
 
-    text = (ROOT / "conda-recipe/meta.yaml").read_text()
+    text = (ROOT / "conda-recipe" / name / "meta.yaml").read_text()
     rendered = env.from_string(text).render(pin_subpackage=pin_subpackage, PYTHON="python", python_min="3.11",
                                             environ={})
     return yaml.safe_load(rendered)
@@ -34,7 +34,7 @@ def test_recipe_renders_with_version_and_licence():
     recipe = render_recipe()
     assert recipe["package"]["version"] == __version__
     assert recipe["about"]["license"] == "GPL-3.0-or-later"
-    assert (ROOT / "conda-recipe" / recipe["source"]["path"] / recipe["about"]["license_file"]).resolve() == (ROOT / "LICENSE")
+    assert (ROOT / "conda-recipe/helixer-tools" / recipe["source"]["path"] / recipe["about"]["license_file"]).resolve() == (ROOT / "LICENSE")
     assert "biotools:helixer" in recipe["extra"]["identifiers"]
 
 
@@ -53,6 +53,21 @@ def test_recipe_has_one_output_per_tool_with_pyproject_entry_points():
     assert "entry_points" not in outputs["helixer-tools-core"]["build"]
     meta_runs = outputs["helixer-tools"]["requirements"]["run"]
     assert all(f"helixer-tools-{c.removeprefix('helixer-')} =={__version__}" in meta_runs for c in scripts)
+
+
+def test_geenuff_recipe_matches_what_the_project_pins():
+    import tomllib
+
+    recipe = render_recipe("rare-geenuff")
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["geenuff"]
+    version = next(d for d in extra if d.startswith("rare-geenuff==")).split("==")[1]
+    assert recipe["package"]["version"] == version
+    assert re.fullmatch(r"[0-9a-f]{64}", recipe["source"]["sha256"])
+    assert recipe["source"]["url"].endswith(f"rare_geenuff-{version}.tar.gz")
+    run = recipe["requirements"]["run"]
+    assert "pandas <3" in run and "sqlalchemy >=1.3.12,<2" in run
+    outputs = {o["name"]: o for o in render_recipe()["outputs"]}
+    assert f"rare-geenuff {version}" in outputs["helixer-tools-import2geenuff"]["requirements"]["run"]
 
 
 def test_recipe_core_has_no_heavy_dependencies():

@@ -1,0 +1,246 @@
+"""helixer-import2geenuff and helixer-geenuff2h5: equal to upstream on real genomes; clear errors."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import sqlite3
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import DATA, shared_path
+from helixer_tools.errors import UserError
+from helixer_tools.fasta2h5 import fasta_to_h5
+from helixer_tools.geenuff2h5 import geenuff_to_h5
+from helixer_tools.import2geenuff import check_gff3, import_to_geenuff
+
+LABELS = ("y", "phases", "transitions", "sample_weights", "gene_lengths", "err_samples",
+          "fully_intergenic_samples", "is_annotated", "seqids", "species", "start_ends")
+
+
+def joined(ours, upstream):
+    """Our row index for each upstream row, matched on (seqid, start, end)."""
+    key = {(s, a, b): i for i, (s, (a, b)) in enumerate(zip(ours["data/seqids"][:], ours["data/start_ends"][:].tolist()))}
+    return [key[(s, a, b)] for s, (a, b) in zip(upstream["data/seqids"][:], upstream["data/start_ends"][:].tolist())]
+
+
+def assert_labels_equal(ours_path, upstream_path, upstream_x=None):
+    with h5py.File(ours_path) as ours, h5py.File(upstream_path) as up:
+        order = joined(ours, up)
+        for key in LABELS:
+            a, b = ours[f"data/{key}"], up[f"data/{key}"]
+            assert a.dtype == b.dtype and a.shape == b.shape, key
+            assert a.chunks == b.chunks and a.shuffle == b.shuffle, key
+            assert np.array_equal(a[:][order], b[:]), key
+        if upstream_x is not None:
+            with h5py.File(upstream_x) as fx:
+                x_order = joined(ours, fx)
+                assert np.array_equal(ours["data/X"][:][x_order], fx["data/X"][:])
+        return order
+
+
+@pytest.fixture(scope="module")
+def micromonas_db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("db") / "upstream.sqlite3"
+    with gzip.open(DATA / "micromonas/upstream_geenuff.sqlite3.gz") as src, open(path, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    return path
+
+
+# ---------------------------------------------------------------- geenuff2h5 on upstream's database
+
+
+def test_db_only_rows_and_X_equal_upstream(micromonas_db, tmp_path):
+    out = tmp_path / "labels.h5"
+    geenuff_to_h5(micromonas_db, out, threads=2, progress=False, window_bp=50_000)
+    order = assert_labels_equal(out, DATA / "micromonas/upstream_labels_noX.h5", DATA / "micromonas/upstream_fasta.h5")
+    assert order == list(range(len(order)))  # same row order as upstream: longest sequence first
+
+
+def test_join_keeps_fasta2h5_rows_and_copies_X(micromonas_db, tmp_path):
+    fasta_h5 = DATA / "micromonas/upstream_fasta.h5"
+    out = tmp_path / "labels.h5"
+    geenuff_to_h5(micromonas_db, out, h5_in=fasta_h5, threads=1, progress=False)
+    with h5py.File(out) as f, h5py.File(fasta_h5) as src:
+        assert np.array_equal(f["data/seqids"][:], src["data/seqids"][:])  # FASTA order, not length order
+        assert np.array_equal(f["data/start_ends"][:], src["data/start_ends"][:])
+        assert f["data/X"][:].tobytes() == src["data/X"][:].tobytes()
+        assert f["data/X"].compression == src["data/X"].compression
+    order = assert_labels_equal(out, DATA / "micromonas/upstream_labels_noX.h5")
+    assert order != list(range(len(order)))  # the two files really are ordered differently
+
+
+def test_lzf_and_window_size_do_not_change_arrays(micromonas_db, tmp_path):
+    geenuff_to_h5(micromonas_db, tmp_path / "a.h5", progress=False, window_bp=10**9)
+    geenuff_to_h5(micromonas_db, tmp_path / "b.h5", progress=False, compression="lzf", window_bp=21384, threads=3)
+    with h5py.File(tmp_path / "a.h5") as a, h5py.File(tmp_path / "b.h5") as b:
+        assert b["data/y"].compression == "lzf"
+        for key in LABELS + ("X",):
+            assert np.array_equal(a[f"data/{key}"][:], b[f"data/{key}"][:]), key
+
+
+@pytest.mark.upstream
+def test_equal_to_shared_upstream_fixture_with_X(tmp_path):
+    db = shared_path("upstream_fixtures", "micromonas", "geenuff.sqlite3")
+    out = tmp_path / "labels.h5"
+    geenuff_to_h5(db, out, progress=False)
+    with h5py.File(out) as a, h5py.File(db.parent / "labels.h5") as b:
+        for key in b["data"]:
+            assert a[f"data/{key}"][:].tobytes() == b[f"data/{key}"][:].tobytes(), key
+
+
+# ---------------------------------------------------------------- the whole chain through our tools
+
+
+def test_chain_athaliana_1M_equals_upstream(tmp_path):
+    """our import (our dependency stack) -> our fasta2h5 -> our geenuff2h5 == upstream's chain."""
+    db, log = tmp_path / "at.sqlite3", tmp_path / "import.log"
+    counts = import_to_geenuff(DATA / "athaliana_1M/chr1_1M.gff3.gz", DATA / "athaliana_1M/chr1_1M.fa.gz", db, log,
+                               "Athaliana")
+    assert counts["genes"] > 300 and counts["geenuff_transcript"] > 500
+    assert "missing_utr_5p" in log.read_text() or log.stat().st_size > 1000
+    fasta_h5 = tmp_path / "at.h5"
+    fasta_to_h5(DATA / "athaliana_1M/chr1_1M.fa.gz", fasta_h5, "Athaliana", progress=False)
+    out = tmp_path / "labels.h5"
+    geenuff_to_h5(db, out, h5_in=fasta_h5, threads=2, progress=False, window_bp=100_000)
+    assert_labels_equal(out, DATA / "athaliana_1M/upstream_labels_noX.h5", DATA / "athaliana_1M/upstream_fasta.h5")
+
+
+def test_chain_micromonas_import_equals_upstream(tmp_path):
+    db, log = tmp_path / "m.sqlite3", tmp_path / "m.log"
+    counts = import_to_geenuff(DATA / "micromonas/micromonas.gff3.gz", DATA / "micromonas/micromonas.fa", db, log,
+                               "Mpusilla")
+    assert counts["missing_utr_3p"] == 70 and counts["too_short_intron"] == 3  # as upstream's import flagged
+    out = tmp_path / "labels.h5"
+    geenuff_to_h5(db, out, progress=False)
+    assert_labels_equal(out, DATA / "micromonas/upstream_labels_noX.h5", DATA / "micromonas/upstream_fasta.h5")
+
+
+# ---------------------------------------------------------------- errors
+
+
+def _gff(tmp_path, body, name="a.gff3"):
+    path = tmp_path / name
+    path.write_text("##gff-version 3\n" + body)
+    return path
+
+
+GENE = ("chr1\tt\tgene\t1\t30\t.\t+\t.\tID=g1\n"
+        "chr1\tt\tmRNA\t1\t30\t.\t+\t.\tID=t1;Parent=g1\n"
+        "chr1\tt\texon\t1\t30\t.\t+\t.\tParent=t1\n"
+        "chr1\tt\tCDS\t4\t27\t.\t+\t0\tParent=t1\n")
+
+
+@pytest.mark.parametrize("body,message", [
+    (GENE.replace("\tmRNA\t", "\tgene_model\t"), "line 3: unknown feature type 'gene_model'"),
+    (GENE.replace("ID=t1;Parent=g1", "ID=t1"), "line 3: mRNA 't1' has no Parent attribute"),
+    (GENE.replace("chr1\tt\tCDS", "chrX\tt\tCDS"), "line 5: sequence 'chrX' is not in the FASTA"),
+    (GENE.replace("Parent=g1", "Parent=g1,g2"), "line 3: mRNA 't1' has several Parents"),
+    (GENE + "chr1\tt\texon\t5\n", "line 6: expected 9 tab-separated columns, found 4"),
+    (GENE.replace("\t4\t27\t", "\t40\t27\t"), "line 5: start '40' and end '27'"),
+    (GENE.replace("\t+\t0\t", "\t+\t3\t"), "line 5: phase '3'"),
+    (GENE + "##FASTA\n>chr1\nACGT\n", "line 6: an embedded ##FASTA section is not supported"),
+])
+def test_gff3_errors_name_the_line(tmp_path, body, message):
+    with pytest.raises(UserError) as err:
+        check_gff3(_gff(tmp_path, body), {"chr1"})
+    assert message in str(err.value) and str(err.value).startswith(str(tmp_path / "a.gff3"))
+
+
+def run(tool, *args):
+    return subprocess.run([sys.executable, "-m", f"helixer_tools.cli.{tool}", *map(str, args)],
+                          capture_output=True, text=True)
+
+
+def test_import_cli_error_leaves_nothing(tmp_path):
+    fasta = tmp_path / "g.fa"
+    fasta.write_text(">chr1\n" + "ATG" + "GCA" * 8 + "TAA" + "\n")
+    gff = _gff(tmp_path, GENE.replace("ID=t1;Parent=g1", "ID=t1"))
+    proc = run("import2geenuff", "--gff3", gff, "--fasta", fasta, "-s", "Sp", "-o", tmp_path / "o.sqlite3",
+               "--log", tmp_path / "o.log")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].endswith("mRNA 't1' has no Parent attribute (GeenuFF groups "
+                                                         "transcripts under their gene)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gff3", "g.fa"]
+
+
+def test_import_cli_small_gene_and_geenuff2h5_cli(tmp_path):
+    fasta = tmp_path / "g.fa"
+    fasta.write_text(">chr1\n" + "ATG" + "GCA" * 8 + "TAA" + "\n")
+    db = tmp_path / "o.sqlite3"
+    proc = run("import2geenuff", "--gff3", _gff(tmp_path, GENE), "--fasta", fasta, "-s", "Sp", "-o", db,
+               "--log", tmp_path / "o.log", "--min-intron-length", "10")
+    assert proc.returncode == 0, proc.stderr
+    assert "1 genes, 1 transcripts" in proc.stderr and "GeenuFF" in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gff3", "g.fa", "o.log", "o.sqlite3"]
+    proc = run("geenuff2h5", "--db", db, "-o", tmp_path / "l.h5", "-l", "9", "-q")
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(tmp_path / "l.h5") as f:
+        y = f["data/y"][:]
+        assert y.shape == (8, 9, 4)  # 30 bp -> 4 chunks per strand
+        assert f["data/is_annotated"][:].all() and f["data/species"][0] == b"Sp"
+        assert f.attrs["helixer_tools_tool"] == "helixer-geenuff2h5"
+        plus = np.concatenate(y[:4])[:30].argmax(1)
+        assert plus.tolist() == [1, 1, 1] + [2] * 24 + [1, 1, 1]  # UTR, CDS, UTR; minus strand intergenic
+        assert (np.concatenate(y[4:])[:, 0] == 1).sum() == 30
+
+
+def _copy_db(src, tmp_path):
+    dst = tmp_path / "copy.sqlite3"
+    shutil.copy(src, dst)
+    return dst
+
+
+@pytest.mark.parametrize("change,message", [
+    ("INSERT INTO genome (id, species, accession, version, acquired_from) VALUES (2, 'Other', '', 'v2', '')",
+     "holds 2 genomes (Mpusilla, Other); geenuff2h5 needs exactly one"),
+    ("DELETE FROM genome", "holds 0 genomes"),
+    ("DROP TABLE feature", "not a GeenuFF database (tables missing: feature)"),
+])
+def test_geenuff2h5_bad_database(micromonas_db, tmp_path, change, message):
+    db = _copy_db(micromonas_db, tmp_path)
+    con = sqlite3.connect(db)
+    con.execute(change)
+    con.commit()
+    con.close()
+    proc = run("geenuff2h5", "--db", db, "-o", tmp_path / "l.h5")
+    assert proc.returncode == 1 and message in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "l.h5").exists()
+
+
+def test_geenuff2h5_h5_with_sequences_missing_from_db_and_reverse(micromonas_db, tmp_path):
+    db = _copy_db(micromonas_db, tmp_path)
+    con = sqlite3.connect(db)
+    con.execute("UPDATE coordinate SET seqid = 'renamed' WHERE seqid = 'NW_003315902.1'")
+    con.commit()
+    con.close()
+    proc = run("geenuff2h5", "--db", db, "--h5", DATA / "micromonas/upstream_fasta.h5", "-o", tmp_path / "l.h5")
+    assert proc.returncode == 1
+    assert "sequence 'NW_003315902.1' (and 0 more) is not in the database" in proc.stderr
+    fasta = tmp_path / "two.fa"
+    with open(DATA / "micromonas/micromonas.fa") as f:
+        text = f.read()
+    fasta.write_text(">" + ">".join(text.split(">")[1:3]))  # only the two short scaffolds
+    fasta_to_h5(fasta, tmp_path / "two.h5", "Mpusilla", progress=False)
+    proc = run("geenuff2h5", "--db", micromonas_db, "--h5", tmp_path / "two.h5", "-o", tmp_path / "l.h5")
+    assert proc.returncode == 1 and "database sequence 'NW_003315900.1' (and 0 more) is not in this h5 file" in proc.stderr
+    assert not (tmp_path / "l.h5").exists()
+
+
+def test_geenuff2h5_subsequence_length_and_species_mismatch(micromonas_db, tmp_path):
+    proc = run("geenuff2h5", "--db", micromonas_db, "--h5", DATA / "micromonas/upstream_fasta.h5", "-l", "9000",
+               "-o", tmp_path / "l.h5")
+    assert proc.returncode == 1 and "subsequences are 21384 bp, but --subsequence-length 9000 was given" in proc.stderr
+    fasta_to_h5(DATA / "micromonas/micromonas.fa", tmp_path / "other.h5", "Other", progress=False)
+    proc = run("geenuff2h5", "--db", micromonas_db, "--h5", tmp_path / "other.h5", "-o", tmp_path / "l.h5")
+    assert proc.returncode == 1 and "species Other differs from the database's 'Mpusilla'" in proc.stderr
+    fasta_to_h5(DATA / "micromonas/micromonas.fa", tmp_path / "short.h5", "Mpusilla", subsequence_length=9000,
+                progress=False)
+    proc = run("geenuff2h5", "--db", micromonas_db, "--h5", tmp_path / "short.h5", "-o", tmp_path / "l.h5", "-q")
+    assert proc.returncode == 0  # another subsequence length is fine when it is the h5's own
+    proc = run("geenuff2h5", "--db", DATA / "micromonas/micromonas.fa", "-o", tmp_path / "x.h5")
+    assert proc.returncode == 1 and "not a GeenuFF SQLite database" in proc.stderr
