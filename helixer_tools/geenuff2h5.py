@@ -28,8 +28,8 @@ from .encoding import encode, encode_reverse_complement
 from .errors import UserError
 from .geenuff_db import Coordinate, GeenuffDB
 from .h5io import (
-    DEFAULT_GZIP_LEVEL, DEFAULT_SUBSEQUENCE_LENGTH, SEQID_BYTES, SPECIES_BYTES, H5Writer, RowDataset,
-    check_name, check_subsequence_length, layout, per_row, run_ordered, start_ends,
+    DEFAULT_GZIP_LEVEL, DEFAULT_SUBSEQUENCE_LENGTH, SEQID_BYTES, SPECIES_BYTES, H5Writer, RowDataset, check_name,
+    check_subsequence_length, copy_dataset, layout, per_row, rows_by_sequence, run_ordered, start_ends,
 )
 from .labels import StrandLabels, label_window, split_points
 from .progress import Progress
@@ -64,34 +64,17 @@ def _rows_from_layout(coords: list[Coordinate], L: int) -> Rows:
 
 def _rows_from_h5(path: str, f: h5py.File, coords: list[Coordinate], L: int) -> Rows:
     """Map every subsequence of the database's sequences to its row in the given h5, checking both agree."""
-    seqids = f["data/seqids"][:]
-    se = f["data/start_ends"][:]
+    seqs = rows_by_sequence(path, f["data/seqids"][:], f["data/start_ends"][:], L)
     by_id = {c.seqid: c for c in coords}
-    h5_ids = list(dict.fromkeys(s.decode() for s in seqids))
-    if missing := [s for s in h5_ids if s not in by_id]:
+    if missing := [s for s in seqs if s not in by_id]:
         raise UserError(f"{path}: sequence {missing[0]!r} (and {len(missing) - 1} more) is not in the database")
-    if missing := [c.seqid for c in coords if c.seqid not in set(h5_ids)]:
+    if missing := [c.seqid for c in coords if c.seqid not in seqs]:
         raise UserError(f"{path}: database sequence {missing[0]!r} (and {len(missing) - 1} more) is not in this h5 file")
-    plus = {c.seqid: np.full(-(-c.length // L), -1) for c in coords}
-    minus = {c.seqid: np.full(-(-c.length // L), -1) for c in coords}
-    for row, (raw, (a, b)) in enumerate(zip(seqids, se.tolist())):
-        seqid = raw.decode()
-        c = by_id[seqid]
-        lo, hi, target = (a, b, plus) if a < b else (b, a, minus)
-        k = lo // L
-        if lo % L or hi != min(lo + L, c.length) or k >= len(target[seqid]):
-            raise UserError(f"{path}: row {row} ({seqid} {a}-{b}) does not fit the database sequence of length "
-                            f"{c.length} cut into subsequences of {L} bp")
-        if target[seqid][k] != -1:
-            raise UserError(f"{path}: rows {target[seqid][k]} and {row} both hold {seqid} {a}-{b}")
-        target[seqid][k] = row
-    for strand, target in (("plus", plus), ("minus", minus)):
-        for seqid, rows in target.items():
-            if (rows < 0).any():
-                k = int(np.flatnonzero(rows < 0)[0])
-                raise UserError(f"{path}: no row for {seqid} {strand} strand {k * L}-{min((k + 1) * L, by_id[seqid].length)} "
-                                "(was it made from another FASTA or subsequence length?)")
-    return Rows(plus, minus, len(seqids))
+    for name, seq in seqs.items():
+        if seq.length != by_id[name].length:
+            raise UserError(f"{path}: sequence {name} is {seq.length} bp here but {by_id[name].length} bp in the "
+                            "database (was it made from another FASTA?)")
+    return Rows({n: s.plus for n, s in seqs.items()}, {n: s.minus for n, s in seqs.items()}, len(f["data/seqids"]))
 
 
 def _chunk(arr: np.ndarray, a: int, b: int, L: int) -> np.ndarray:
@@ -126,22 +109,6 @@ def _label_job(coord: Coordinate, w0: int, w1: int, L: int, rows: Rows, datasets
                 bases = seq[a:b]
                 writes.append((X, row, X.encode(encode(bases, L) if plus else encode_reverse_complement(bases, L))))
     return writes
-
-
-def _copy_x(src: h5py.Dataset, out: H5Writer, progress: Progress) -> None:
-    """Copy data/X row by row; still-compressed chunks when the storage allows it."""
-    n, L = src.shape[:2]
-    dst = out.file.create_dataset("data/X", shape=src.shape, dtype=src.dtype, chunks=src.chunks,
-                                  maxshape=(None,) + src.shape[1:], compression=src.compression,
-                                  compression_opts=src.compression_opts, shuffle=src.shuffle)
-    raw = src.chunks == (1,) + src.shape[1:]
-    for row in range(n):
-        if raw:
-            mask, data = src.id.read_direct_chunk((row, 0, 0))
-            dst.id.write_direct_chunk((row, 0, 0), data, mask)
-        else:
-            dst[row] = src[row]
-        progress.update(1)
 
 
 def geenuff_to_h5(
@@ -222,8 +189,8 @@ def geenuff_to_h5(
             for name, values in flags.items():
                 out.create(f"data/{name}", (N,), bool, values)
             if src is not None:
-                with Progress(N, "copying data/X", unit="rows", enabled=progress) as bar:
-                    _copy_x(src["data/X"], out, bar)
+                log.info("copying data/X from %s", h5_in)
+                copy_dataset(src["data/X"], out.file)
         return N
     finally:
         if src is not None:

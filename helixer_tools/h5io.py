@@ -108,6 +108,88 @@ def per_row(seqs: Sequence[SequenceRows], values: Sequence) -> np.ndarray:
     return np.repeat(np.asarray(values), [2 * s.n_chunks for s in seqs])
 
 
+@dataclass
+class RowsOf:
+    """The rows of one sequence in an existing h5 file: plus[k] and minus[k] hold subsequence k."""
+
+    seqid: str
+    length: int
+    plus: np.ndarray
+    minus: np.ndarray
+
+
+def rows_by_sequence(path: str, seqids: np.ndarray, ends: np.ndarray, subsequence_length: int) -> dict[str, RowsOf]:
+    """Map every row of a Helixer h5 (``data/seqids``, ``data/start_ends``) to its sequence, strand and
+    subsequence, checking that each subsequence of each strand is there exactly once."""
+    L = subsequence_length
+    names = [s.decode() for s in seqids]
+    lengths: dict[str, int] = {}
+    for name, (a, b) in zip(names, ends.tolist()):
+        lengths[name] = max(lengths.get(name, 0), a, b)
+    out = {name: RowsOf(name, n, np.full(-(-n // L), -1), np.full(-(-n // L), -1)) for name, n in lengths.items()}
+    for row, (name, (a, b)) in enumerate(zip(names, ends.tolist())):
+        seq = out[name]
+        lo, hi, target = (a, b, seq.plus) if a < b else (b, a, seq.minus)
+        k = lo // L
+        if lo % L or hi != min(lo + L, seq.length) or a == b:
+            raise UserError(f"{path}: row {row} ({name} {a}-{b}) is not a subsequence of {L} bp of {name}")
+        if target[k] != -1:
+            raise UserError(f"{path}: rows {target[k]} and {row} both hold {name} {a}-{b}")
+        target[k] = row
+    for seq in out.values():
+        for strand, target in (("plus", seq.plus), ("minus", seq.minus)):
+            if (target < 0).any():
+                k = int(np.flatnonzero(target < 0)[0])
+                raise UserError(f"{path}: no row for {seq.seqid} {strand} strand {k * L}-{min((k + 1) * L, seq.length)}")
+    return out
+
+
+def copy_dataset(src: h5py.Dataset, dst_file: h5py.File, name: str | None = None, shape: tuple | None = None) -> h5py.Dataset:
+    """Copy a dataset with its storage settings, chunk by chunk and still compressed where possible.
+
+    ``shape`` may enlarge the copy (e.g. more coverage columns); the new part keeps the fill value.
+    """
+    name = name or src.name
+    kwargs = dict(dtype=src.dtype, chunks=src.chunks, maxshape=src.maxshape, compression=src.compression,
+                  compression_opts=src.compression_opts, shuffle=src.shuffle, fillvalue=src.fillvalue)
+    if src.chunks is None:
+        kwargs = dict(dtype=src.dtype)
+    dst = dst_file.create_dataset(name, shape=shape or src.shape, **kwargs)
+    if src.size == 0:
+        return dst
+    if src.chunks is None:
+        dst[tuple(slice(0, n) for n in src.shape)] = src[...]
+        return dst
+    for chunk in src.iter_chunks():
+        offset = tuple(s.start for s in chunk)
+        mask, data = src.id.read_direct_chunk(offset)
+        dst.id.write_direct_chunk(offset, data, mask)
+    for key, value in src.attrs.items():
+        dst.attrs[key] = value
+    return dst
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """Runs a dataset's filter pipeline (shuffle + deflate) on one chunk, in any thread or process.
+
+    lzf has no Python codec: then the row itself is the payload and HDF5 compresses it on write.
+    """
+
+    dtype: np.dtype
+    shuffle: bool
+    level: int | None
+    direct: bool
+
+    def encode(self, row: np.ndarray):
+        if not self.direct:
+            return row
+        data = np.ascontiguousarray(row, dtype=self.dtype)
+        if self.shuffle and data.itemsize > 1:
+            data = data.view(np.uint8).reshape(-1, data.itemsize).T
+        return zlib_ng.compress(np.ascontiguousarray(data).data, self.level)
+
+
 class RowDataset:
     """A dataset written one row (= one HDF5 chunk) at a time, compressed in worker threads.
 
@@ -119,23 +201,35 @@ class RowDataset:
     def __init__(self, dataset: h5py.Dataset, level: int | None):
         self.dataset = dataset
         self.direct = dataset.compression == "gzip"
-        self.shuffle = dataset.shuffle
-        self.level = level
+        self.encoder = Encoder(dataset.dtype, bool(dataset.shuffle), level, self.direct)
         self.row_shape = dataset.shape[1:]
 
     def encode(self, row: np.ndarray):
-        if not self.direct:
-            return row
-        data = np.ascontiguousarray(row, dtype=self.dataset.dtype)
-        if self.shuffle and data.itemsize > 1:
-            data = data.view(np.uint8).reshape(-1, data.itemsize).T
-        return zlib_ng.compress(np.ascontiguousarray(data).data, self.level)
+        return self.encoder.encode(row)
 
     def write(self, row: int, payload) -> None:
         if self.direct:
             self.dataset.id.write_direct_chunk((row,) + (0,) * len(self.row_shape), payload)
         else:
             self.dataset[row] = payload
+
+    def column(self, column: int) -> "ColumnDataset":
+        """One column of a (N, L, C) dataset chunked (1, L, 1), written row by row like a RowDataset."""
+        return ColumnDataset(self, column)
+
+
+class ColumnDataset:
+    def __init__(self, parent: RowDataset, column: int):
+        self.parent, self.index = parent, column
+
+    def encode(self, row: np.ndarray):
+        return self.parent.encode(row)
+
+    def write(self, row: int, payload) -> None:
+        if self.parent.direct:
+            self.parent.dataset.id.write_direct_chunk((row, 0, self.index), payload)
+        else:
+            self.parent.dataset[row, :, self.index] = payload
 
 
 class H5Writer:
@@ -170,14 +264,17 @@ class H5Writer:
             else:
                 self.tmp.unlink(missing_ok=True)
 
-    def create(self, name: str, shape: tuple, dtype, data: np.ndarray | None = None) -> h5py.Dataset:
-        """Create a dataset chunked one row per chunk, compressed as upstream does."""
+    def create(self, name: str, shape: tuple, dtype, data: np.ndarray | None = None, chunks: tuple | None = None,
+               maxshape: tuple | None = None, fillvalue=None) -> h5py.Dataset:
+        """Create a dataset chunked one row per chunk (by default), compressed as upstream does."""
         kwargs = {"compression": self.compression, "shuffle": len(shape) > 1}
         if self.compression == "gzip":
             kwargs["compression_opts"] = self.level
+        if fillvalue is not None:
+            kwargs["fillvalue"] = fillvalue
         dataset = self.file.create_dataset(
-            name, shape=shape, dtype=dtype, chunks=(1,) + tuple(shape[1:]),
-            maxshape=(None,) + tuple(shape[1:]), **kwargs,
+            name, shape=shape, dtype=dtype, chunks=chunks or (1,) + tuple(shape[1:]),
+            maxshape=maxshape or (None,) + tuple(shape[1:]), **kwargs,
         )
         if data is not None and len(data):
             dataset[...] = data
@@ -201,27 +298,40 @@ class H5Writer:
 Job = Callable[[], list[tuple[RowDataset, int, object]]]
 
 
-def run_ordered(jobs: Iterator[tuple[Job, int]], threads: int, progress: Callable[[int], None]) -> None:
-    """Run encode jobs on ``threads`` workers and write their chunks from this thread, in bounded memory.
+def _write_all(results) -> None:
+    for dataset, row, payload in results:
+        dataset.write(row, payload)
 
-    ``jobs`` yields ``(job, weight)``; a job returns ``[(dataset, row, payload), ...]`` and
-    ``progress(weight)`` is called once its chunks are written. At most ``2 * threads`` jobs are in flight.
+
+def run_ordered(jobs: Iterator[tuple[Job, int]], threads: int, progress: Callable[[int], None],
+                write: Callable = _write_all, executor=None) -> None:
+    """Run encode jobs on ``threads`` workers and write their results from this thread, in bounded memory.
+
+    ``jobs`` yields ``(job, weight)``; by default a job returns ``[(dataset, row, payload), ...]``
+    (another ``write`` may take other results) and ``progress(weight)`` is called once they are written.
+    At most ``2 * threads`` jobs are in flight. ``executor`` (e.g. a process pool) replaces the threads.
     """
-    def write(results, weight):
-        for dataset, row, payload in results:
-            dataset.write(row, payload)
-        progress(weight)
-
-    if threads <= 1:
+    if threads <= 1 and executor is None:
         for job, weight in jobs:
-            write(job(), weight)
+            write(job())
+            progress(weight)
         return
     pending: deque = deque()
-    with ThreadPoolExecutor(max_workers=threads) as pool:
+    owned = executor is None
+    pool = ThreadPoolExecutor(max_workers=threads) if owned else executor
+    try:
         for job, weight in jobs:
             pending.append((pool.submit(job), weight))
-            if len(pending) >= 2 * threads:
+            if len(pending) >= 2 * max(threads, 1):
                 future, weight = pending.popleft()
-                write(future.result(), weight)
-        for future, weight in pending:
-            write(future.result(), weight)
+                write(future.result())
+                progress(weight)
+        while pending:
+            future, weight = pending.popleft()
+            write(future.result())
+            progress(weight)
+    finally:
+        for future, _ in pending:
+            future.cancel()
+        if owned:
+            pool.shutdown(wait=True)

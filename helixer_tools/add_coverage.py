@@ -1,0 +1,334 @@
+"""Helixer h5 + sorted, indexed RNA-seq BAMs -> a new h5 with coverage tracks.
+
+The output holds everything of the input plus ``evaluation/{prefix}_coverage`` and
+``evaluation/{prefix}_spliced_coverage``: (N, L, columns) int32, one column per BAM, -1 on padding,
+minus-strand rows reversed like ``data/X``. Coverage already in the input under the same prefix is
+kept and the new BAMs are appended as further columns (e.g. libraries of another strandedness).
+
+Which BAM made which column is recorded in the file (name, size, header checksum, strandedness,
+reads counted), as upstream's ``evaluation/{prefix}_meta/bam_files`` and, in full, as the JSON
+attribute ``helixer_tools_columns`` of the coverage dataset; training and inference check it.
+
+Coverage is counted per region of about ``REGION_BP`` (see ``coverage.count_region``), regions and
+BAMs in parallel, in bounded memory. When the input has labels (``data/y``), the share of coverage on
+the annotated strand is reported for each BAM, and a strandedness that contradicts the data is a warning.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from functools import partial
+from pathlib import Path
+from typing import Sequence
+
+import h5py
+import numpy as np
+
+from .bam import LINEAR_SHIFT, BamInfo, inspect, read_bai
+from .coverage import STRANDEDNESS, RegionCounts, count_region
+from .errors import UserError
+from .h5io import (
+    DEFAULT_GZIP_LEVEL, Encoder, H5Writer, RowDataset, RowsOf, copy_dataset, rows_by_sequence, run_ordered,
+)
+from .progress import Progress
+
+log = logging.getLogger("helixer_tools")
+
+REGION_BP = 4_000_000  # counted independently, in parallel
+WINDOW_BP = 500_000  # coverage is materialised this many bp at a time
+CHECK_EVERY = 8  # strand agreement is measured on every 8th subsequence
+COLUMNS_ATTR = "helixer_tools_columns"
+
+
+@dataclass
+class Column:
+    """One coverage column: the BAM it came from and how it was counted."""
+
+    name: str
+    path: str
+    size: int | None
+    header_md5: str | None
+    strandedness: str | None
+    reads: int | None = None
+    sense_fraction: float | None = None  # coverage on the annotated strand / on either strand, genic bases
+
+
+@dataclass
+class _Tally:
+    reads: int = 0
+    sense: int = 0
+    antisense: int = 0
+
+
+def _existing_columns(src: h5py.File, prefix: str) -> tuple[list[Column], h5py.Dataset | None, h5py.Dataset | None]:
+    cov_name, spl_name = f"evaluation/{prefix}_coverage", f"evaluation/{prefix}_spliced_coverage"
+    cov, spl = src.get(cov_name), src.get(spl_name)
+    if cov is None and spl is None:
+        return [], None, None
+    if cov is None or spl is None or cov.shape != spl.shape:
+        raise UserError(f"{src.filename}: {cov_name} and {spl_name} do not match; cannot append to them")
+    if COLUMNS_ATTR in cov.attrs:
+        columns = [Column(**c) for c in json.loads(cov.attrs[COLUMNS_ATTR])]
+    else:  # made by upstream: only the paths are known
+        paths = [p.decode() for p in src[f"evaluation/{prefix}_meta/bam_files"][:]] \
+            if f"evaluation/{prefix}_meta/bam_files" in src else [""] * cov.shape[2]
+        columns = [Column(os.path.basename(p), p, None, None, None) for p in paths]
+    if len(columns) != cov.shape[2]:
+        raise UserError(f"{src.filename}: {cov_name} has {cov.shape[2]} columns but describes {len(columns)} BAMs")
+    return columns, cov, spl
+
+
+def _check_bams(infos: list[BamInfo], existing: list[Column], seqs: dict[str, RowsOf], h5_path: str) -> None:
+    seen: dict[tuple, str] = {}
+    for col in existing:
+        if col.size is not None:
+            seen[(col.size, col.header_md5)] = f"column {existing.index(col) + 1} of {h5_path} ({col.name})"
+        seen[("path", os.path.realpath(col.path))] = f"column {existing.index(col) + 1} of {h5_path} ({col.name})"
+    for info in infos:
+        for key in ((info.size, info.header_md5), ("path", os.path.realpath(info.path))):
+            if key in seen:
+                raise UserError(f"{info.path}: the same BAM as {seen[key]}; each BAM may give one column")
+        seen[(info.size, info.header_md5)] = seen[("path", os.path.realpath(info.path))] = info.path
+        lengths = dict(zip(info.references, info.lengths))
+        for seqid, seq in seqs.items():
+            if seqid not in lengths:
+                raise UserError(f"{info.path}: has no contig {seqid!r} (a sequence of {h5_path}); "
+                                "was it aligned to another assembly?")
+            if lengths[seqid] != seq.length:
+                raise UserError(f"{info.path}: contig {seqid} is {lengths[seqid]} bp, but {seq.length} bp in {h5_path}")
+
+
+@dataclass(frozen=True)
+class _Region:
+    """One region of one sequence for one BAM: a picklable unit of work (threads or processes)."""
+
+    bam: str
+    ref_id: int
+    voffset: int | None  # None: no alignment overlaps the region
+    r0: int
+    r1: int
+    seq: RowsOf
+    L: int
+    strandedness: str
+    encoders: tuple[Encoder, Encoder]  # coverage, spliced coverage
+    labels: str | None  # h5 with data/y, for the strand check
+
+
+def _count_region(task: _Region) -> tuple[list[tuple[int, int, object]], tuple[int, int, int]]:
+    """Coverage rows of a region, encoded: ([(0 coverage | 1 spliced, row, payload)], (reads, sense, antisense))."""
+    seq, L = task.seq, task.L
+    writes: list[tuple[int, int, object]] = []
+    if task.voffset is None:
+        for k in range(task.r0 // L, -(-task.r1 // L)):
+            values = np.full(L, -1, dtype=np.int32)
+            values[: min((k + 1) * L, seq.length) - k * L] = 0
+            for rows in (seq.plus, seq.minus):
+                for kind, encoder in enumerate(task.encoders):
+                    writes.append((kind, int(rows[k]), encoder.encode(values)))
+        return writes, (0, 0, 0)
+    counts = RegionCounts()
+    window = max(L, WINDOW_BP // L * L)
+    sense = antisense = 0
+    y = h5py.File(task.labels, "r")["data/y"] if task.labels else None
+    try:
+        for start, cov in count_region(task.bam, task.ref_id, task.voffset, task.r0, task.r1, window,
+                                       task.strandedness, counts):
+            for k in range(start // L, -(-(start + cov.shape[1]) // L)):
+                a, b = k * L - start, min((k + 1) * L, seq.length) - start
+                for strand, rows in ((0, seq.plus), (1, seq.minus)):
+                    row = int(rows[k])
+                    for kind, encoder in enumerate(task.encoders):
+                        values = np.full(L, -1, dtype=np.int32)
+                        part = cov[2 * kind + strand, a:b]
+                        values[: b - a] = part if strand == 0 else part[::-1]
+                        writes.append((kind, row, encoder.encode(values)))
+                if y is not None and k % CHECK_EVERY == 0:
+                    genic_plus = y[int(seq.plus[k]), : b - a, 0] == 0
+                    genic_minus = (y[int(seq.minus[k]), : b - a, 0] == 0)[::-1]
+                    only_plus, only_minus = genic_plus & ~genic_minus, genic_minus & ~genic_plus
+                    plus_cov, minus_cov = cov[0, a:b].astype(np.int64), cov[1, a:b].astype(np.int64)
+                    sense += int(plus_cov[only_plus].sum() + minus_cov[only_minus].sum())
+                    antisense += int(minus_cov[only_plus].sum() + plus_cov[only_minus].sum())
+    finally:
+        if y is not None:
+            y.file.close()
+    return writes, (counts.reads, sense, antisense)
+
+
+def _noop() -> None:
+    return None
+
+
+def _strand_verdict(col: Column, tally: _Tally) -> None:
+    total = tally.sense + tally.antisense
+    col.sense_fraction = round(tally.sense / total, 4) if total else None
+    if col.sense_fraction is None:
+        return
+    pct = 100 * col.sense_fraction
+    log.info("%s: %.1f%% of the coverage on annotated genes is on their strand", col.name, pct)
+    if col.strandedness == "unstranded":
+        return
+    other = "--first-read-is-sense-strand" if col.strandedness == "second" else "--second-read-is-sense-strand"
+    if col.sense_fraction < 0.25:
+        log.warning("%s: only %.1f%% of the coverage is on the annotated strand: the library looks like %s, not "
+                    "the strandedness given", col.name, pct, other)
+    elif col.sense_fraction < 0.75:
+        log.warning("%s: %.1f%% of the coverage is on the annotated strand: the library looks unstranded "
+                    "(--unstranded)", col.name, pct)
+
+
+def add_coverage(
+    h5_in: str | Path,
+    bams: Sequence[str | Path],
+    output: str | Path,
+    strandedness: str,
+    prefix: str = "rnaseq",
+    species: str | None = None,
+    bam_indexes: Sequence[str | Path] | None = None,
+    compression: str = "gzip",
+    compression_level: int = DEFAULT_GZIP_LEVEL,
+    threads: int = 1,
+    argv: Sequence[str] = (),
+    progress: bool = True,
+    region_bp: int = REGION_BP,
+) -> list[Column]:
+    """Write ``output``; returns the description of every coverage column (old and new)."""
+    if strandedness not in STRANDEDNESS:
+        raise UserError(f"strandedness {strandedness!r} is not one of {', '.join(STRANDEDNESS)}")
+    if not bams:
+        raise UserError("no BAM files given")
+    if not prefix or "/" in prefix:
+        raise UserError(f"dataset prefix {prefix!r} must be a non-empty name without '/'")
+    # Counting is pure-Python-heavy (the GIL serialises threads): regions run in worker processes,
+    # forked now, before this process opens any HDF5 file, and they only read files they open themselves.
+    pool = None
+    if threads > 1:
+        pool = ProcessPoolExecutor(max_workers=threads, mp_context=multiprocessing.get_context("fork"))
+        pool.submit(_noop).result()
+    try:
+        return _add_coverage(h5_in, bams, output, strandedness, prefix, species, bam_indexes, compression,
+                             compression_level, threads, argv, progress, region_bp, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _add_coverage(h5_in, bams, output, strandedness, prefix, species, bam_indexes, compression, compression_level,
+                  threads, argv, progress, region_bp, pool) -> list[Column]:
+    try:
+        src = h5py.File(h5_in, "r")
+    except OSError as e:
+        raise UserError(f"{h5_in}: cannot open as h5: {e}") from None
+    with src:
+        for key in ("data/X", "data/seqids", "data/start_ends", "data/species"):
+            if key not in src:
+                raise UserError(f"{h5_in}: has no {key} (expected the output of helixer-fasta2h5 or helixer-geenuff2h5)")
+        N, L = src["data/X"].shape[:2]
+        if species is not None:
+            found = {s.decode() for s in np.unique(src["data/species"][:])}
+            if found != {species}:
+                raise UserError(f"{h5_in}: holds species {', '.join(sorted(found))}, not {species!r}")
+        seqs = rows_by_sequence(str(h5_in), src["data/seqids"][:], src["data/start_ends"][:], L)
+        indexes = list(bam_indexes) if bam_indexes else [None] * len(bams)
+        if len(indexes) != len(bams):
+            raise UserError(f"{len(indexes)} BAM indexes given for {len(bams)} BAMs")
+        infos = [inspect(b, i) for b, i in zip(bams, indexes)]
+        existing, old_cov, old_spl = _existing_columns(src, prefix)
+        _check_bams(infos, existing, seqs, str(h5_in))
+        n_old, n_new = len(existing), len(infos)
+        columns = existing + [Column(i.name, i.path, i.size, i.header_md5, strandedness) for i in infos]
+        log.info("%s: %d rows of %d bp; %d BAM(s) to add as coverage columns %d-%d (%s)", h5_in, N, L, n_new,
+                 n_old + 1, n_old + n_new, strandedness)
+
+        replaced = {f"evaluation/{prefix}_coverage", f"evaluation/{prefix}_spliced_coverage",
+                    f"evaluation/{prefix}_meta/bam_files"}
+        with H5Writer(output, compression, compression_level) as out:
+            _copy_except(src, out.file, replaced)
+            shape = (N, L, n_old + n_new)
+            datasets = []
+            for name, old in ((f"evaluation/{prefix}_coverage", old_cov), (f"evaluation/{prefix}_spliced_coverage", old_spl)):
+                if old is not None:  # appending: keep the old columns' storage so their chunks copy as they are
+                    ds = copy_dataset(old, out.file, name, shape=shape)
+                else:
+                    ds = out.create(name, shape, np.int32, chunks=(1, L, 1), maxshape=(None, L, None), fillvalue=-1)
+                ds.attrs[COLUMNS_ATTR] = "[]"
+                datasets.append(RowDataset(ds, compression_level))
+            labels = str(h5_in) if "data/y" in src else None
+            tallies = [_Tally() for _ in infos]
+            encoders = tuple(d.encoder for d in datasets)
+            targets = [tuple(d.column(n_old + c) for d in datasets) for c in range(n_new)]
+
+            def jobs():
+                for c, info in enumerate(infos):
+                    linear = read_bai(info.index, len(info.references))
+                    ref_ids = {name: i for i, name in enumerate(info.references)}
+                    step = max(L, region_bp // L * L)
+                    for seq in seqs.values():
+                        ref_id = ref_ids[seq.seqid]
+                        for r0 in range(0, seq.length, step):
+                            r1 = min(r0 + step, seq.length)
+                            task = _Region(info.path, ref_id, _first_offset(linear[ref_id], r0, r1), r0, r1, seq, L,
+                                           strandedness, encoders, labels)
+                            yield partial(_tagged, c, task), r1 - r0
+
+            def write(result):
+                c, (writes, (reads, sense, antisense)) = result
+                for kind, row, payload in writes:
+                    targets[c][kind].write(row, payload)
+                tallies[c].reads += reads
+                tallies[c].sense += sense
+                tallies[c].antisense += antisense
+
+            total = n_new * sum(s.length for s in seqs.values())
+            with Progress(total, "add-coverage", enabled=progress) as bar:
+                run_ordered(jobs(), threads, bar.update, write=write, executor=pool)
+
+            for col, tally in zip(columns[n_old:], tallies):
+                col.reads = tally.reads
+                log.info("%s: %d alignments counted", col.name, tally.reads)
+                if labels is not None:
+                    _strand_verdict(col, tally)
+            described = json.dumps([asdict(c) for c in columns])
+            for ds in datasets:
+                ds.dataset.attrs[COLUMNS_ATTR] = described
+                ds.dataset.attrs["strandedness"] = json.dumps([c.strandedness for c in columns])
+            out.create(f"evaluation/{prefix}_meta/bam_files", (len(columns),), "S512",
+                       np.array([c.path.encode()[:512] for c in columns], dtype="S512"))
+            out.provenance("helixer-add-coverage", argv, {"h5": str(h5_in)} | {f"bam{i + 1}": str(b) for i, b in enumerate(bams)})
+            out.file.attrs["input_path"] = str(h5_in)
+    return columns
+
+
+def _copy_except(src: h5py.Group, dst: h5py.Group, replaced: set[str]) -> None:
+    """Copy a file's objects as they are (HDF5 copies compressed chunks itself), except ``replaced``."""
+    for key, value in src.attrs.items():
+        dst.attrs[key] = value
+    for name, obj in src.items():
+        path = obj.name.lstrip("/")
+        if path in replaced:
+            continue
+        if any(r.startswith(path + "/") for r in replaced):
+            _copy_except(obj, dst.require_group(name), replaced)
+        else:
+            src.copy(obj, dst, name)
+
+
+def _first_offset(linear: np.ndarray, r0: int, r1: int) -> int | None:
+    """File offset of the first alignment that may overlap [r0, r1), or None when none does.
+
+    The linear index holds 0 for the 16 kbp windows before a contig's first alignment (later empty
+    windows hold the previous offset), so the first non-zero entry within the region is the one.
+    """
+    lo, hi = r0 >> LINEAR_SHIFT, ((r1 - 1) >> LINEAR_SHIFT) + 1
+    entries = linear[lo:hi]
+    nonzero = np.flatnonzero(entries)
+    return int(entries[nonzero[0]]) if len(nonzero) else None
+
+
+def _tagged(column: int, task: _Region):
+    return column, _count_region(task)
