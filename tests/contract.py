@@ -43,6 +43,23 @@ class _Node(dict):
         return str(next(iter(self.values()), ""))
 
 
+class _Dataset(str):
+    """A data input as Cheetah sees it: its path, plus the attributes wrappers use."""
+
+    def __new__(cls, path: str):
+        obj = super().__new__(cls, path)
+        obj.element_identifier = path.rsplit("/", 1)[-1]
+        obj.metadata = _Node(bam_index=f"{path}.bai")
+        obj.ext = path.rsplit(".", 1)[-1]
+        return obj
+
+
+def _data_value(param: ET.Element, value: str):
+    if param.get("multiple") == "true":
+        return [_Dataset(v) for v in value.split(",") if v]
+    return _Dataset(value)
+
+
 def _default(param: ET.Element):
     kind = param.get("type")
     if kind == "select":
@@ -77,6 +94,8 @@ def _values(container: ET.Element, test: ET.Element | None) -> _Node:
             if el.get("type") == "boolean" and override is not None:
                 truthy = value.lower() in ("true", "yes")
                 value = el.get("truevalue", "true") if truthy else el.get("falsevalue", "false")
+            if el.get("type") == "data":
+                value = _data_value(el, value or "")
             values[name] = value
         elif el.tag == "section":
             values[el.get("name")] = _values(el, given.get(el.get("name")))
@@ -113,7 +132,9 @@ def galaxy_commands(xml_path: Path) -> list[tuple[int, str]]:
         rendered = fill_template(source.parse_command(), context=context,
                                  python_template_version=source.parse_python_template_version())
         rendered = rendered.replace("\\${GALAXY_SLOTS:-1}", "4").replace("${GALAXY_SLOTS:-1}", "4")
-        commands.append((i, " ".join(rendered.split())))
+        # the tool's own command in a chain such as "ln -s ... && helixer-x ..."
+        parts = [p.strip() for p in " ".join(rendered.split()).split("&&")]
+        commands.append((i, next(p for p in parts if p.startswith("helixer-"))))
     return commands
 
 

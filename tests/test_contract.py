@@ -72,7 +72,8 @@ def test_module_script_parses_with_cli(command):
     assert process == "HELIXER_" + command.removeprefix("helixer-").replace("-", "").upper()
     ext_args = module_config_args(MODULES[command] / "tests" / "nextflow.config", process)
     values = {"args": ext_args, "prefix": "sample", "task.cpus": "3", "species": "Mpusilla", "meta.id": "sample",
-              "fasta": "genome.fa", "gff3": "genes.gff3", "db": "genome.sqlite3", "h5_arg": "--h5 genome.h5"}
+              "fasta": "genome.fa", "gff3": "genes.gff3", "db": "genome.sqlite3", "h5_arg": "--h5 genome.h5",
+              "h5": "genome.h5", "bams": "a.bam b.bam", "strand_flag": "--second-read-is-sense-strand"}
     name, args = parse_command_line(render_module_script(module_script(main_nf), values))
     assert name == command
     assert args.threads == 3

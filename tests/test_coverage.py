@@ -12,7 +12,7 @@ import numpy as np
 import pysam
 import pytest
 
-from conftest import DATA, shared_path
+from conftest import DATA
 from helixer_tools.add_coverage import add_coverage
 from helixer_tools.bam import BgzfReader, inspect, iter_alignments, read_bai, skip_header
 from helixer_tools.errors import UserError
@@ -50,7 +50,7 @@ def test_equal_to_upstream_micromonas(genome_h5, tmp_path, threads, region_bp):
 
 
 def test_equal_to_upstream_athaliana_1M(tmp_path):
-    bam = shared_path("data", "athaliana_1M", "chr1_1M.rnaseq.bam")
+    bam = DATA / "athaliana_1M/chr1_1M.rnaseq.bam"
     h5 = tmp_path / "at.h5"
     fasta_to_h5(DATA / "athaliana_1M/chr1_1M.fa.gz", h5, "Athaliana", progress=False)
     add_coverage(h5, [bam], tmp_path / "cov.h5", "second", threads=2, progress=False, region_bp=200_000)

@@ -98,8 +98,11 @@ def test_module_meta_documents_every_emit(module):
 def test_module_container_matches_environment(module):
     from helixer_tools import __version__
 
+    from contract import console_scripts
+
     env = yaml.safe_load((module / "environment.yml").read_text())
-    package = f"helixer-tools-{module.name}"
+    tool = next(c.removeprefix("helixer-") for c in console_scripts() if c.removeprefix("helixer-").replace("-", "") == module.name)
+    package = f"helixer-tools-{tool}"
     assert env["channels"] == ["conda-forge", "bioconda"]
     assert env["dependencies"] == [f"bioconda::{package}={__version__}"]
     text = (module / "main.nf").read_text()

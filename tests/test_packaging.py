@@ -104,3 +104,16 @@ def test_hadolint_catches_a_bad_dockerfile(tmp_path):
     bad.write_text("FROM ubuntu:latest\nRUN apt-get install -y curl\n")
     hadolint = Path(sys.executable).parent / "hadolint"
     assert subprocess.run([str(hadolint), str(bad)], capture_output=True).returncode == 1
+
+
+def test_galaxy_requirements_name_the_tools_recipe_output():
+    from galaxy.tool_util.parser import get_tool_source
+
+    outputs = {o["name"] for o in render_recipe()["outputs"]}
+    for command in console_scripts():
+        tool = command.removeprefix("helixer-")
+        xml = ROOT / "galaxy" / f"helixer_{tool.replace('-', '_')}.xml"
+        requirements = get_tool_source(str(xml)).parse_requirements()[0]
+        names = [(r.name, r.version) for r in requirements]
+        assert (f"helixer-tools-{tool}", __version__) in names, (xml.name, names)
+        assert f"helixer-tools-{tool}" in outputs
