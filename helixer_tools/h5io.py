@@ -200,7 +200,10 @@ class RowDataset:
 
     def __init__(self, dataset: h5py.Dataset, level: int | None):
         self.dataset = dataset
-        self.direct = dataset.compression == "gzip"
+        # finished chunks can only be stored directly when a chunk is exactly one row (or one column of a row)
+        one_row = (1,) + dataset.shape[1:]
+        one_column = (1, dataset.shape[1], 1) if dataset.ndim == 3 else None
+        self.direct = dataset.compression == "gzip" and dataset.chunks in (one_row, one_column)
         self.encoder = Encoder(dataset.dtype, bool(dataset.shuffle), level, self.direct)
         self.row_shape = dataset.shape[1:]
 

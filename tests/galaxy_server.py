@@ -93,7 +93,7 @@ class GalaxyServer:
                 break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"Galaxy did not start within {timeout} s; see {self.workdir / 'galaxy.log'}")
+                    raise RuntimeError(f"Galaxy did not start within {timeout} s; see {self.workdir / 'galaxy.log'}") from None
                 time.sleep(2)
         user = _request(f"{self.url}/api/users", self.admin_key,
                         {"username": "tester", "email": "admin@example.org", "password": secrets.token_hex(8)})

@@ -111,6 +111,25 @@ def test_append_to_upstream_coverage_file(tmp_path):
         assert f[COV[0]].shape[2] == 2 and f[COV[0]].dtype == np.int64  # the old columns' storage is kept
 
 
+def test_append_to_coverage_chunked_otherwise(genome_h5, tmp_path):
+    first = tmp_path / "one.h5"
+    add_coverage(genome_h5, [BAM], first, "second", progress=False)
+    odd = tmp_path / "odd.h5"
+    with h5py.File(first) as src, h5py.File(odd, "w") as dst:
+        for key in ("data/X", "data/seqids", "data/species", "data/start_ends"):
+            src.copy(src[key], dst, key)
+        for key in COV:
+            dst.create_dataset(key, data=src[key][:], chunks=(4, 1000, 1), maxshape=(None, None, None),
+                               compression="gzip", fillvalue=-1)
+    half = _subsample(tmp_path)
+    add_coverage(odd, [half], tmp_path / "two.h5", "second", progress=False)
+    add_coverage(genome_h5, [half], tmp_path / "alone.h5", "second", progress=False)
+    with h5py.File(tmp_path / "two.h5") as two, h5py.File(first) as a, h5py.File(tmp_path / "alone.h5") as b:
+        for key in COV:
+            assert np.array_equal(two[key][:, :, 0], a[key][:, :, 0])
+            assert np.array_equal(two[key][:, :, 1], b[key][:, :, 0])
+
+
 def test_strand_check_warns_on_the_wrong_strandedness(tmp_path, caplog):
     labels = tmp_path / "labels.h5"
     from helixer_tools.geenuff2h5 import geenuff_to_h5
