@@ -87,7 +87,7 @@ def _chunk(arr: np.ndarray, a: int, b: int, L: int) -> np.ndarray:
 
 
 def _label_job(coord: Coordinate, w0: int, w1: int, L: int, rows: Rows, datasets: dict[str, RowDataset],
-               flags: dict[str, np.ndarray], X: RowDataset | None, db: GeenuffDB | None, seq: bytes | None):
+               flags: dict[str, np.ndarray], X: RowDataset | None, seq: bytes | None):
     """Label (and, with ``seq``, encode) subsequences w0..w1 of one sequence on both strands."""
     start, end = w0 * L, min(w1 * L, coord.length)
     n = end - start
@@ -181,7 +181,7 @@ def geenuff_to_h5(
                     points = split_points([c.plus, c.minus], c.length, L, window_chunks)
                     for w0, w1 in zip(points, points[1:]):
                         seq = db.sequence(c, w0 * L, min(w1 * L, c.length)) if X is not None else None
-                        yield (partial(_label_job, c, w0, w1, L, rows, datasets, flags, X, db, seq),
+                        yield (partial(_label_job, c, w0, w1, L, rows, datasets, flags, X, seq),
                                min(w1 * L, c.length) - w0 * L)
 
             with Progress(total_bp, "geenuff2h5", enabled=progress) as bar:
