@@ -65,7 +65,8 @@ class _Tally:
     antisense: int = 0
 
 
-def _existing_columns(src: h5py.File, prefix: str) -> tuple[list[Column], h5py.Dataset | None, h5py.Dataset | None]:
+def read_columns(src: h5py.File, prefix: str) -> tuple[list[Column], h5py.Dataset | None, h5py.Dataset | None]:
+    """The coverage columns of ``src`` (which BAM made each) and its two coverage datasets, or ([], None, None)."""
     cov_name, spl_name = f"evaluation/{prefix}_coverage", f"evaluation/{prefix}_spliced_coverage"
     cov, spl = src.get(cov_name), src.get(spl_name)
     if cov is None and spl is None:
@@ -238,7 +239,7 @@ def _add_coverage(h5_in, bams, output, strandedness, prefix, species, bam_indexe
         if len(indexes) != len(bams):
             raise UserError(f"{len(indexes)} BAM indexes given for {len(bams)} BAMs")
         infos = [inspect(b, i) for b, i in zip(bams, indexes)]
-        existing, old_cov, old_spl = _existing_columns(src, prefix)
+        existing, old_cov, old_spl = read_columns(src, prefix)
         _check_bams(infos, existing, seqs, str(h5_in))
         n_old, n_new = len(existing), len(infos)
         columns = existing + [Column(i.name, i.path, i.size, i.header_md5, strandedness) for i in infos]

@@ -238,10 +238,13 @@ def weighted_layers(model) -> list:
     return [layer for layer in model.layers if layer.weights]
 
 
-def set_weights(model, weights: dict[str, list[np.ndarray]], source: str) -> None:
-    """Copy ``{layer name: arrays}`` into ``model``; every layer with weights must be given, in shape."""
+def set_weights(model, weights: dict[str, list[np.ndarray]], source: str, new: set[str] = frozenset()) -> None:
+    """Copy ``{layer name: arrays}`` into ``model``; every layer with weights must be given, in shape,
+    except the ``new`` ones, which keep their fresh initialisation when not given."""
     for layer in weighted_layers(model):
         if layer.name not in weights:
+            if layer.name in new:
+                continue
             raise UserError(f"{source}: has no weights for layer {layer.name!r}")
         arrays = weights[layer.name]
         expected = [tuple(w.shape) for w in layer.weights]

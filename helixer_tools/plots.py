@@ -1,0 +1,54 @@
+"""Plots people would rather look at than read: training curves (and, later, evaluation summaries)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: str | Path) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
+    try:
+        fig.savefig(tmp, dpi=120)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def training_curves(rows: Sequence[dict], path: str | Path) -> None:
+    """Loss and F1 per validation check (x: training batches seen); the saved checkpoints are marked."""
+    plt = _pyplot()
+    fig, (ax_loss, ax_f1) = plt.subplots(1, 2, figsize=(11, 4.2))
+    x = [r["batches_seen"] for r in rows]
+    ax_loss.plot(x, [r["train_loss"] for r in rows], "o-", label="training (mean since last check)")
+    ax_loss.plot(x, [r["val_loss"] for r in rows], "s-", label="validation")
+    ax_loss.set_xlabel("batches seen")
+    ax_loss.set_ylabel("weighted cross-entropy")
+    ax_loss.set_title("loss")
+    ax_loss.legend(fontsize=8)
+    for key, style in (("genic_f1", "o-"), ("sub_genic_f1", "--"), ("phase_f1", "s-"), ("f1_UTR", ":"),
+                       ("f1_CDS", ":"), ("f1_intron", ":")):
+        ax_f1.plot(x, [r[key] for r in rows], style, label=key.replace("_f1", " F1").replace("f1_", "F1 "))
+    saved = [r for r in rows if r.get("saved")]
+    if saved:
+        ax_f1.plot([r["batches_seen"] for r in saved], [r["genic_f1"] for r in saved], "k*", markersize=11,
+                   label="checkpoint saved")
+    ax_f1.set_ylim(0, 1)
+    ax_f1.set_xlabel("batches seen")
+    ax_f1.set_ylabel("validation F1")
+    ax_f1.set_title("validation F1 (base-wise)")
+    ax_f1.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)

@@ -1,0 +1,327 @@
+"""Training: the routes of Helixer's fine-tuning guide as model specs, and one training loop for all.
+
+Routes (one explicit choice; each takes only the options that make sense for it):
+
+- ``scratch``: a new HybridModel of the given architecture.
+- ``whole`` (guide route 1; upstream ``-l M --resume-training``): every layer of a pretrained model
+  trained further.
+- ``head`` (route 2; upstream ``--fine-tune``): the pretrained trunk frozen, a new final layer (and an
+  optional hidden layer) trained after its last BiLSTM layer.
+- ``coverage`` (route 3; upstream ``--fine-tune --input-coverage``): as ``head``, with RNA-seq coverage
+  and spliced coverage joining the trunk's features before the new layer(s).
+- ``resume``: go on training a checkpoint with the route it was made with (upstream
+  ``--fine-tune-resume``, or ``--resume-training`` for whole models).
+
+The loss is upstream's: categorical cross-entropy, 0.8 genic + 0.2 phase, weighted per step (see
+training_data). The model is validated every ``check_every`` batches and at each epoch end; the
+checkpoint is written whenever validation genic F1 improves, and training stops after ``patience``
+checks without improvement.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from . import model as M
+from .errors import UserError
+from .metrics import Scores
+from .model import Coverage, Head, ModelSpec, Trunk
+from .progress import Progress
+from .training_data import BatchStream, check_alike, open_parts, prefetch
+
+log = logging.getLogger("helixer_tools")
+
+JOIN_POINTS = ("last-lstm", "before-last-lstm")
+DEFAULT_JOIN = "last-lstm"
+RECOMMENDED_CLASS_WEIGHTS = (0.7, 1.6, 1.2, 1.2)
+RECOMMENDED_TRANSITION_WEIGHTS = (1, 12, 3, 1, 12, 3)
+
+
+@dataclass
+class TrainOptions:
+    """Optimisation settings; defaults are upstream HybridModel.py's."""
+
+    epochs: int = 10000
+    batch_size: int = 8
+    val_batch_size: int = 32
+    learning_rate: float = 3e-4
+    optimizer: str = "adamw"
+    weight_decay: float = 3.5e-5  # upstream (tensorflow_addons) semantics: decay per step, not scaled by lr
+    clip_norm: float = 3.0
+    patience: int = 3
+    check_every: int | None = None  # batches; None: at epoch ends only
+    class_weights: tuple | None = None
+    transition_weights: tuple | None = None
+    seed: int = 0
+    threads: int = 1
+
+    def __post_init__(self):
+        if self.class_weights is not None and len(self.class_weights) != 4:
+            raise UserError(f"class weights need 4 values (intergenic, UTR, CDS, intron), got {len(self.class_weights)}")
+        if self.transition_weights is not None and len(self.transition_weights) != 6:
+            raise UserError("transition weights need 6 values (transcript start, start codon, donor, transcript end, "
+                            f"stop codon, acceptor), got {len(self.transition_weights)}")
+        for name in ("class_weights", "transition_weights"):
+            values = getattr(self, name)
+            if values is not None and any(not math.isfinite(v) or v < 0 for v in values):
+                raise UserError(f"{name.replace('_', ' ')} must be finite and not negative: {list(values)}")
+        if self.optimizer not in ("adamw", "adam"):
+            raise UserError(f"optimizer {self.optimizer!r} is not adamw or adam")
+        for name in ("epochs", "batch_size", "val_batch_size", "patience"):
+            if getattr(self, name) < 1:
+                raise UserError(f"{name.replace('_', ' ')} must be at least 1")
+        if self.learning_rate <= 0:
+            raise UserError(f"learning rate must be positive, not {self.learning_rate}")
+
+
+# ------------------------------------------------------------------------------------------ routes
+
+def _pretrained(path: str) -> tuple[ModelSpec, dict]:
+    spec, weights = M.read(path)
+    if spec.head is not None:
+        raise UserError(f"{path}: is a fine-tuned head model ({spec.describe()}); the pretrained model must be a "
+                        "whole HybridModel (use the 'resume' route to go on training this one)")
+    return spec, weights
+
+
+def _provenance(path: str) -> dict:
+    return {"pretrained": os.path.basename(path), "pretrained_md5": M.file_md5(path)}
+
+
+def scratch_spec(trunk: Trunk) -> tuple[ModelSpec, None]:
+    return ModelSpec(trunk=trunk, route="scratch"), None
+
+
+def whole_spec(pretrained: str) -> tuple[ModelSpec, dict]:
+    spec, weights = _pretrained(pretrained)
+    return ModelSpec(trunk=spec.trunk, route="whole", provenance=_provenance(pretrained)), weights
+
+
+def _join(trunk: Trunk, join_at: str, path: str) -> int:
+    if join_at not in JOIN_POINTS:
+        raise UserError(f"join point {join_at!r} is not one of {', '.join(JOIN_POINTS)}")
+    if join_at == "last-lstm":
+        return trunk.lstm_layers
+    if trunk.lstm_layers < 1:
+        raise UserError(f"{path}: has no BiLSTM layer to join before")
+    return trunk.lstm_layers - 1
+
+
+def _trunk_weights(weights: dict, trunk: Trunk, join: int) -> dict:
+    """The pretrained layers a head model keeps; its new layers start afresh."""
+    return {name: weights[name] for name in M.trunk_layer_names(trunk, join) if name in weights}
+
+
+def head_spec(pretrained: str, hidden_units: int = 0) -> tuple[ModelSpec, dict]:
+    spec, weights = _pretrained(pretrained)
+    head = Head(join_lstm_layers=spec.trunk.lstm_layers, hidden_units=hidden_units)
+    return (ModelSpec(trunk=spec.trunk, head=head, route="head", provenance=_provenance(pretrained)),
+            _trunk_weights(weights, spec.trunk, head.join_lstm_layers))
+
+
+def coverage_spec(pretrained: str, hidden_units: int = 0, norm: str = "log", join_at: str = DEFAULT_JOIN,
+                  prefix: str = "rnaseq") -> tuple[ModelSpec, dict]:
+    spec, weights = _pretrained(pretrained)
+    head = Head(join_lstm_layers=_join(spec.trunk, join_at, pretrained), hidden_units=hidden_units,
+                coverage=Coverage(prefix=prefix, channels=1, norm=norm))  # channels set from the data
+    return (ModelSpec(trunk=spec.trunk, head=head, route="coverage", provenance=_provenance(pretrained)),
+            _trunk_weights(weights, spec.trunk, head.join_lstm_layers))
+
+
+def resume_spec(checkpoint: str, head_only: bool = False, coverage_norm: str | None = None) -> tuple[ModelSpec, dict]:
+    """Go on training a checkpoint. ``head_only`` trains only the final layer of a whole model (upstream
+    ``--fine-tune-resume`` of a route-2 model, whose file looks like a whole model)."""
+    spec, weights = M.read(checkpoint)
+    provenance = {**spec.provenance, "resumed_from": os.path.basename(checkpoint),
+                  "resumed_md5": M.file_md5(checkpoint)}
+    if head_only:
+        if spec.head is not None:
+            raise UserError(f"{checkpoint}: already trains only its head; --head-only is for whole models")
+        return ModelSpec(trunk=spec.trunk, head=Head(join_lstm_layers=spec.trunk.lstm_layers), route="head",
+                         provenance=provenance), weights
+    if coverage_norm is not None:
+        if spec.coverage is None:
+            raise UserError(f"{checkpoint}: is not a coverage model; --coverage-norm does not apply")
+        if spec.route != "upstream" and coverage_norm != spec.coverage.norm:
+            raise UserError(f"{checkpoint}: was trained with coverage normalisation {spec.coverage.norm!r}, "
+                            f"not {coverage_norm!r}")
+        spec = dataclasses.replace(spec, head=dataclasses.replace(
+            spec.head, coverage=dataclasses.replace(spec.coverage, norm=coverage_norm)))
+    route = spec.route
+    if route == "upstream":
+        route = "coverage" if spec.coverage else "whole"
+    return dataclasses.replace(spec, route=route, provenance=provenance), weights
+
+
+# ------------------------------------------------------------------------------------------ the loop
+
+def _optimizer(keras, opts: TrainOptions):
+    if opts.optimizer == "adam":
+        return keras.optimizers.Adam(learning_rate=opts.learning_rate, clipnorm=opts.clip_norm)
+    # tensorflow_addons' AdamW (upstream) decays weights by wd per step; Keras 3's by wd * learning rate
+    return keras.optimizers.AdamW(learning_rate=opts.learning_rate, clipnorm=opts.clip_norm,
+                                  weight_decay=opts.weight_decay / opts.learning_rate)
+
+
+def _configure_tensorflow(threads: int, seed: int):
+    keras = M._keras()
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(min(threads, 2))
+    except RuntimeError:  # already initialised (several trainings in one process, e.g. tests)
+        pass
+    tf.config.experimental.enable_op_determinism()
+    keras.utils.set_random_seed(seed)
+    return keras
+
+
+def _cross_entropy(truth: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    return -(truth * np.log(np.clip(predicted, 1e-7, 1.0))).sum(axis=-1)
+
+
+def validate(net, stream: BatchStream) -> dict[str, float]:
+    """Loss (as in training) and F1 scores on every usable validation row."""
+    scores = Scores()
+    loss_sum, n = 0.0, 0
+    for batch in prefetch(stream.epoch()):
+        genic, phase = net.predict_on_batch(batch.inputs if len(batch.inputs) > 1 else batch.inputs[0])
+        genic, phase = np.asarray(genic), np.asarray(phase)
+        mask = np.broadcast_to(batch.step_mask[..., None], batch.y.shape[:3])
+        scores.add(batch.y, batch.phases, genic, phase, mask)
+        ce = 0.8 * _cross_entropy(batch.y, genic) + 0.2 * _cross_entropy(batch.phases, phase)
+        loss_sum += float((ce * batch.weights[..., None]).sum())
+        n += ce.size
+    return {"val_loss": loss_sum / max(n, 1), **scores.summary()}
+
+
+class _Table:
+    """The per-check metrics table, rewritten atomically after every check."""
+
+    def __init__(self, path: str | None):
+        self.path = path
+        self.rows: list[dict] = []
+
+    def add(self, row: dict) -> None:
+        self.rows.append(row)
+        if self.path is None:
+            return
+        tmp = Path(self.path).with_name(f".{Path(self.path).name}.tmp-{os.getpid()}")
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(self.rows[0]), delimiter="\t", lineterminator="\n")
+            writer.writeheader()
+            for r in self.rows:
+                writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+        os.replace(tmp, self.path)
+
+
+def train(spec: ModelSpec, weights: dict | None, training: Sequence[str], validation: Sequence[str], output: str,
+          opts: TrainOptions, metrics_path: str | None = None, plot_path: str | None = None,
+          argv: Sequence[str] | None = None, progress: bool = True) -> dict:
+    """Train ``spec`` (initialised from ``weights`` where given) and write the best checkpoint to ``output``.
+
+    Returns a summary: best validation scores, checks run, batches, bases per second.
+    """
+    prefix = spec.coverage.prefix if spec.coverage else None
+    train_parts = open_parts(training, "training", prefix)
+    val_parts = open_parts(validation, "validation", prefix)
+    check_alike(train_parts, val_parts)
+    if spec.coverage is not None:
+        columns = train_parts[0].columns
+        if spec.route != "coverage" or spec.coverage.columns:  # a trained coverage model: columns are fixed
+            if len(columns) != spec.coverage.channels:
+                raise UserError(f"{training[0]}: has {len(columns)} coverage column(s), the model was trained on "
+                                f"{spec.coverage.channels}")
+        spec = dataclasses.replace(spec, head=dataclasses.replace(spec.head, coverage=dataclasses.replace(
+            spec.coverage, channels=len(columns), columns=tuple(dataclasses.asdict(c) for c in columns))))
+
+    keras = _configure_tensorflow(opts.threads, opts.seed)
+    net = M.build(spec)
+    if weights is not None:
+        source = spec.provenance.get("resumed_from") or spec.provenance.get("pretrained") or "model"
+        M.set_weights(net, weights, source, new={"dense", "hidden"} if spec.head else set())
+    net.compile(optimizer=_optimizer(keras, opts), loss=["categorical_crossentropy", "categorical_crossentropy"],
+                loss_weights=[0.8, 0.2])
+    trainable = sum(int(np.prod(w.shape)) for w in net.trainable_weights)
+    total = sum(int(np.prod(w.shape)) for w in net.weights)
+    log.info("model: %s; route %s; %d of %d parameters trained", spec.describe(), spec.route, trainable, total)
+
+    provenance = {**spec.provenance, "training_options": dataclasses.asdict(opts),
+                  "training_files": [os.path.basename(p) for p in training],
+                  "validation_files": [os.path.basename(p) for p in validation]}
+    spec = dataclasses.replace(spec, provenance=provenance)
+    pool = spec.trunk.pool_size
+    train_stream = BatchStream(train_parts, opts.batch_size, pool, spec.coverage, opts.class_weights,
+                               opts.transition_weights, shuffle=True, seed=opts.seed)
+    val_stream = BatchStream(val_parts, opts.val_batch_size, pool, spec.coverage, opts.class_weights,
+                             opts.transition_weights)
+    log.info("training on %d subsequences (%d batches per epoch), validating on %d", train_stream.n_rows,
+             len(train_stream), val_stream.n_rows)
+
+    table = _Table(metrics_path)
+    best, since_best, checks, seen, rows_seen = -1.0, 0, 0, 0, 0
+    start = time.monotonic()
+    train_time = 0.0
+    stop = False
+    try:
+        for epoch in range(opts.epochs):
+            losses: list[float] = []
+            with Progress(len(train_stream), f"epoch {epoch + 1}", unit="batch", enabled=progress) as bar:
+                batches = prefetch(train_stream.epoch(epoch))
+                for i, batch in enumerate(batches, 1):
+                    t0 = time.monotonic()
+                    result = net.train_on_batch(batch.inputs if len(batch.inputs) > 1 else batch.inputs[0],
+                                                [batch.y, batch.phases], sample_weight=[batch.weights[..., None]] * 2)
+                    train_time += time.monotonic() - t0
+                    loss = float(result[0] if isinstance(result, (list, tuple)) else result)
+                    if not math.isfinite(loss):
+                        raise UserError(f"training diverged (loss {loss}) in epoch {epoch + 1}, batch {i}; "
+                                        "try a lower --learning-rate")
+                    losses.append(loss)
+                    seen += 1
+                    rows_seen += len(batch.y)
+                    bar.update(1)
+                    end_of_epoch = i == len(train_stream)
+                    if end_of_epoch or (opts.check_every and seen % opts.check_every == 0):
+                        checks += 1
+                        scores = validate(net, val_stream)
+                        improved = scores["genic_f1"] > best
+                        if improved:
+                            best, since_best = scores["genic_f1"], 0
+                            M.save(net, spec, output, list(argv) if argv is not None else None)
+                        else:
+                            since_best += 1
+                        table.add({"check": checks, "epoch": epoch + 1, "batch": i, "batches_seen": seen,
+                                   "train_loss": float(np.mean(losses)), **scores, "saved": int(improved),
+                                   "elapsed_s": round(time.monotonic() - start, 1)})
+                        log.info("check %d (epoch %d, batch %d): train loss %.4f, val loss %.4f, genic F1 %.4f, "
+                                 "phase F1 %.4f%s", checks, epoch + 1, i, np.mean(losses), scores["val_loss"],
+                                 scores["genic_f1"], scores["phase_f1"], " (best, saved)" if improved else "")
+                        losses = []
+                        if since_best >= opts.patience:
+                            log.info("no improvement in %d checks: stopping", opts.patience)
+                            stop = True
+                            break
+            if stop:
+                break
+    finally:
+        train_stream.close()
+        val_stream.close()
+    if plot_path is not None:
+        from .plots import training_curves
+
+        training_curves(table.rows, plot_path)
+    bases = rows_seen * train_stream.length
+    return {"best_genic_f1": best, "checks": checks, "batches": seen,
+            "train_bases_per_s": bases / train_time if train_time else 0.0, "rows": table.rows}
