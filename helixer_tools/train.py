@@ -233,6 +233,9 @@ def train(spec: ModelSpec, weights: dict | None, training: Sequence[str], valida
 
     Returns a summary: best validation scores, checks run, batches, bases per second.
     """
+    for path in (output, metrics_path, plot_path):
+        if path is not None and not Path(path).resolve().parent.is_dir():
+            raise UserError(f"{path}: the directory to write it in does not exist")
     prefix = spec.coverage.prefix if spec.coverage else None
     train_parts = open_parts(training, "training", prefix)
     val_parts = open_parts(validation, "validation", prefix)
