@@ -1,0 +1,281 @@
+"""helixer-train: every route trains, frozen layers stay frozen, seeds repeat, bad input is refused clearly."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import shutil
+
+import h5py
+import numpy as np
+import pysam
+import pytest
+
+from conftest import DATA
+from helixer_tools import model as M
+from helixer_tools import train as T
+from helixer_tools.add_coverage import add_coverage
+from helixer_tools.cli import train as cli
+from helixer_tools.errors import UserError
+from helixer_tools.fasta2h5 import fasta_to_h5
+from helixer_tools.geenuff2h5 import geenuff_to_h5
+from helixer_tools.metrics import Confusion
+from helixer_tools.model import Trunk
+from helixer_tools.training_data import BatchStream, open_parts, step_weights
+
+MICRO = DATA / "micromonas"
+PRETRAINED = MICRO / "upstream_models/tiny.h5"
+TINY = Trunk(cnn_layers=1, filter_depth=8, kernel_size=9, lstm_layers=1, units=8)
+FAST = dict(epochs=2, batch_size=4, val_batch_size=8, learning_rate=3e-3, class_weights=(0.7, 1.6, 1.2, 1.2),
+            transition_weights=(1, 12, 3, 1, 12, 3))
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """Micromonas labelled h5 (L = 21384), with coverage from one and from two BAMs, and with L = 10692."""
+    d = tmp_path_factory.mktemp("train")
+    db = d / "micromonas.sqlite3"
+    db.write_bytes(gzip.decompress((MICRO / "upstream_geenuff.sqlite3.gz").read_bytes()))
+    out = {}
+    for length in (21384, 10692):
+        fasta_to_h5(MICRO / "micromonas.fa", d / f"genome{length}.h5", "Mpusilla", subsequence_length=length,
+                    progress=False)
+        geenuff_to_h5(db, d / f"labels{length}.h5", h5_in=d / f"genome{length}.h5", progress=False)
+    out["labels"], out["labels_short"] = d / "labels21384.h5", d / "labels10692.h5"
+    half = d / "half.bam"  # a second library: every other alignment of the first
+    with pysam.AlignmentFile(str(MICRO / "micromonas.rnaseq.bam")) as src, \
+            pysam.AlignmentFile(str(half), "wb", template=src) as dst:
+        for i, read in enumerate(src):
+            if i % 2 == 0:
+                dst.write(read)
+    pysam.index(str(half))
+    out["cov"], out["cov2"] = d / "cov.h5", d / "cov2.h5"
+    add_coverage(out["labels"], [MICRO / "micromonas.rnaseq.bam"], out["cov"], "second", progress=False)
+    add_coverage(out["labels"], [MICRO / "micromonas.rnaseq.bam", half], out["cov2"], "second", progress=False)
+    return out
+
+
+def run(spec, weights, train, val, out, **kw):
+    opts = T.TrainOptions(**{**FAST, **kw})
+    return T.train(spec, weights, [str(train)], [str(val)], str(out), opts, metrics_path=str(out) + ".tsv",
+                   plot_path=str(out) + ".png", progress=False)
+
+
+def falls(summary):
+    rows = summary["rows"]
+    return rows[-1]["train_loss"] < rows[0]["train_loss"] and rows[-1]["val_loss"] < rows[0]["val_loss"]
+
+
+def test_scratch_trains_and_writes_outputs(data, tmp_path):
+    out = tmp_path / "scratch.h5"
+    summary = run(*T.scratch_spec(TINY), data["labels"], data["labels"], out)
+    assert falls(summary)
+    assert summary["checks"] == 2 and summary["batches"] == 14  # 28 rows, batch 4, 2 epochs
+    assert summary["best_genic_f1"] > 0.1  # calling everything intergenic scores 0
+    with open(str(out) + ".tsv") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    assert [r["check"] for r in rows] == ["1", "2"]
+    assert {"train_loss", "val_loss", "genic_f1", "sub_genic_f1", "phase_f1", "f1_UTR", "f1_CDS", "f1_intron",
+            "f1_phase_0"} <= set(rows[0])
+    assert abs(float(rows[-1]["genic_f1"]) - summary["rows"][-1]["genic_f1"]) < 1e-5
+    assert (tmp_path / "scratch.h5.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    spec, _ = M.read(out)
+    assert spec.route == "scratch" and spec.trunk == TINY
+    assert spec.provenance["training_options"]["learning_rate"] == 3e-3
+    assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_whole_route_trains_every_layer(data, tmp_path):
+    spec, weights = T.whole_spec(str(PRETRAINED))
+    summary = run(spec, weights, data["labels"], data["labels"], tmp_path / "whole.h5")
+    assert falls(summary)
+    _, tuned = M.read(tmp_path / "whole.h5")
+    for layer in ("conv1d", "bidirectional", "dense"):
+        assert not np.allclose(tuned[layer][0], weights[layer][0])
+
+
+@pytest.mark.parametrize("hidden", [0, 8])
+def test_head_route_keeps_the_trunk_frozen(data, tmp_path, hidden):
+    spec, weights = T.head_spec(str(PRETRAINED), hidden)
+    out = tmp_path / "head.h5"
+    summary = run(spec, weights, data["labels"], data["labels"], out)
+    assert falls(summary)
+    tuned_spec, tuned = M.read(out)
+    assert tuned_spec.route == "head" and tuned_spec.head.hidden_units == hidden
+    _, pre = M.read(PRETRAINED)
+    for layer in ("conv1d", "bidirectional"):
+        for a, b in zip(tuned[layer], pre[layer]):
+            np.testing.assert_array_equal(a, b)
+    assert tuned["dense"][0].shape == ((hidden or 32), 72)
+    assert ("hidden" in tuned) == bool(hidden)
+
+
+@pytest.mark.parametrize("join", ["last-lstm", "before-last-lstm"])
+def test_coverage_route(data, tmp_path, join):
+    spec, weights = T.coverage_spec(str(PRETRAINED), hidden_units=16, norm="log", join_at=join)
+    out = tmp_path / "cov.h5"
+    summary = run(spec, weights, data["cov2"], data["cov2"], out)
+    assert falls(summary)
+    tuned_spec, tuned = M.read(out)
+    cov = tuned_spec.coverage
+    assert cov.channels == 2 and cov.norm == "log"
+    assert [c["name"] for c in cov.columns] == ["micromonas.rnaseq.bam", "half.bam"]
+    assert tuned_spec.head.join_lstm_layers == (1 if join == "last-lstm" else 0)
+    width = (32 if join == "last-lstm" else 9 * 16) + 9 * 2 * 2
+    assert tuned["hidden"][0].shape == (width, 16)
+    _, pre = M.read(PRETRAINED)
+    np.testing.assert_array_equal(tuned["conv1d"][0], pre["conv1d"][0])
+
+
+def test_resume_keeps_the_route(data, tmp_path):
+    spec, weights = T.coverage_spec(str(PRETRAINED), hidden_units=0)
+    first = tmp_path / "first.h5"
+    run(spec, weights, data["cov"], data["cov"], first, epochs=1)
+    spec2, weights2 = T.resume_spec(str(first))
+    assert spec2.route == "coverage" and spec2.provenance["resumed_from"] == "first.h5"
+    second = tmp_path / "second.h5"
+    summary = run(spec2, weights2, data["cov"], data["cov"], second, epochs=1)
+    _, a = M.read(first)
+    _, b = M.read(second)
+    np.testing.assert_array_equal(a["conv1d"][0], b["conv1d"][0])  # still frozen
+    assert not np.allclose(a["dense"][0], b["dense"][0])  # the head went on from where it was
+    assert summary["rows"][0]["val_loss"] < 0.9
+    # coverage from another number of BAMs is refused
+    with pytest.raises(UserError, match="has 2 coverage column.*trained on 1"):
+        run(spec2, weights2, data["cov2"], data["cov2"], tmp_path / "x.h5", epochs=1)
+
+
+def test_resume_upstream_checkpoints(data, tmp_path):
+    spec, weights = T.resume_spec(str(MICRO / "upstream_models/tiny.ft_cov.h5"))
+    assert spec.route == "coverage" and spec.head.join_lstm_layers == 0
+    run(spec, weights, data["cov"], data["cov"], tmp_path / "a.h5", epochs=1)
+    spec, weights = T.resume_spec(str(MICRO / "upstream_models/tiny.ft_freeze.h5"), head_only=True)
+    assert spec.route == "head"
+    run(spec, weights, data["labels"], data["labels"], tmp_path / "b.h5", epochs=1)
+    _, b = M.read(tmp_path / "b.h5")
+    np.testing.assert_array_equal(b["bidirectional"][1], weights["bidirectional"][1])
+    assert not np.allclose(b["dense"][0], weights["dense"][0])
+
+
+def test_same_seed_same_weights(data, tmp_path):
+    def weights_with(seed, name):
+        run(*T.scratch_spec(TINY), data["labels"], data["labels"], tmp_path / name, epochs=1, seed=seed)
+        return M.read(tmp_path / name)[1]
+
+    a, b, c = weights_with(7, "a.h5"), weights_with(7, "b.h5"), weights_with(8, "c.h5")
+    for layer in a:
+        for x, y in zip(a[layer], b[layer]):
+            np.testing.assert_array_equal(x, y)
+    assert not np.allclose(a["dense"][0], c["dense"][0])
+
+
+def test_patience_and_check_every(data, tmp_path):
+    summary = run(*T.scratch_spec(TINY), data["labels"], data["labels"], tmp_path / "p.h5", epochs=30,
+                  learning_rate=1e-12, optimizer="adam", patience=2, check_every=3)
+    # nothing can improve at this learning rate: the first check (batch 3) saves, the next two (batch 6 and
+    # the epoch's end, batch 7) do not, and training stops
+    assert summary["checks"] == 3 and summary["batches"] == 7
+    assert [r["saved"] for r in summary["rows"]] == [1, 0, 0]
+    assert [r["batches_seen"] for r in summary["rows"]] == [3, 6, 7]
+
+
+def test_step_weights_as_upstream():
+    pool = 9
+    sw = np.ones((1, 27), np.int8)
+    sw[0, 20] = 0  # step 2 has a masked base
+    y = np.zeros((1, 27, 4), np.int8)
+    y[0, :9, 0] = 1  # step 0: intergenic
+    y[0, 9:14, 0] = 1  # step 1: intergenic and UTR
+    y[0, 14:, 1] = 1
+    tr = np.zeros((1, 27, 6), np.int8)
+    tr[0, 12, 0] = 1  # transcript start in step 1
+    w, mask = step_weights(sw, y, tr, pool, np.array([0.7, 1.6, 1.2, 1.2], np.float32),
+                           np.array([1, 12, 3, 1, 12, 3], np.float32))
+    np.testing.assert_allclose(w, [[0.7, (0.7 + 1.6) * 1, 0.0]], rtol=1e-6)
+    np.testing.assert_array_equal(mask, [[True, True, False]])
+    tr[0, 13, 1] = 1  # and a start codon: transition weights add up
+    w, _ = step_weights(sw, y, tr, pool, None, np.array([1, 12, 3, 1, 12, 3], np.float32))
+    np.testing.assert_allclose(w, [[1.0, 13.0, 0.0]])
+
+
+def test_confusion_f1():
+    c = Confusion()
+    truth = np.eye(4)[[0, 1, 2, 3, 2, 2]]
+    pred = np.eye(4)[[0, 1, 2, 2, 2, 0]]
+    c.add(truth, pred)
+    # CDS: TP 2, FP 1 (intron called CDS), FN 1 (CDS called intergenic)
+    assert c.f1([2]) == pytest.approx(2 * 2 / (2 * 2 + 1 + 1))
+    # genic micro-F1 over UTR, CDS, intron: TP 3, FP 1, FN 2
+    assert c.f1([1, 2, 3]) == pytest.approx(6 / (6 + 1 + 2))
+    assert c.f1([3]) == 0.0
+
+
+def test_stream_skips_rows_without_labels_and_reshuffles(data, tmp_path):
+    path = tmp_path / "part.h5"
+    shutil.copy(data["labels"], path)
+    with h5py.File(path, "r+") as f:
+        f["data/sample_weights"][3] = 0
+        f["data/is_annotated"][5] = False
+    parts = open_parts([str(path)], "training", None)
+    assert len(parts[0].rows) == 26 and 3 not in parts[0].rows and 5 not in parts[0].rows
+    stream = BatchStream(parts, 4, 9, shuffle=True, seed=1)
+    assert len(stream) == 7
+    e0, e0b, e1 = stream.order(0), stream.order(0), stream.order(1)
+    np.testing.assert_array_equal(e0, e0b)
+    assert not np.array_equal(e0, e1) and sorted(e0[:, 1]) == sorted(e1[:, 1])
+    batch = next(stream.epoch(0))
+    assert batch.inputs[0].shape == (4, 21384, 4) and batch.y.shape == (4, 2376, 9, 4)
+    stream.close()
+
+
+def test_bad_input_is_refused_clearly(data, tmp_path):
+    spec, weights = T.scratch_spec(TINY)
+    with pytest.raises(UserError, match="subsequence length 10692 differs from 21384"):
+        run(spec, weights, data["labels"], data["labels_short"], tmp_path / "x.h5")
+    with pytest.raises(UserError, match="no evaluation/rnaseq_coverage; the coverage route needs"):
+        run(*T.coverage_spec(str(PRETRAINED)), data["labels"], data["labels"], tmp_path / "x.h5")
+    with pytest.raises(UserError, match="has 2 coverage column.*has 1"):
+        run(*T.coverage_spec(str(PRETRAINED)), data["cov"], data["cov2"], tmp_path / "x.h5")
+    empty = tmp_path / "empty.h5"
+    shutil.copy(data["labels"], empty)
+    with h5py.File(empty, "r+") as f:
+        f["data/is_annotated"][:] = False
+    with pytest.raises(UserError, match="validation set is empty"):
+        run(spec, weights, data["labels"], empty, tmp_path / "x.h5")
+    with pytest.raises(UserError, match="has no data/y; training needs labelled h5"):
+        run(spec, weights, MICRO / "upstream_fasta.h5", data["labels"], tmp_path / "x.h5")
+    with pytest.raises(UserError, match="not a Helixer model"):
+        T.head_spec(str(data["labels"]))
+    with pytest.raises(UserError, match="is a fine-tuned head model"):
+        T.whole_spec(str(MICRO / "upstream_models/tiny.ft_cov.h5"))
+    with pytest.raises(UserError, match="class weights need 4 values"):
+        T.TrainOptions(class_weights=(1, 2, 3))
+    with pytest.raises(UserError, match="directory to write it in does not exist"):
+        run(spec, weights, data["labels"], data["labels"], tmp_path / "no" / "x.h5")
+    assert not list(tmp_path.glob("x.h5*"))
+
+
+def test_cli(data, tmp_path, capsys):
+    d = tmp_path / "dir"
+    d.mkdir()
+    (d / "training_data.h5").symlink_to(data["labels"])
+    (d / "validation_data.h5").symlink_to(data["labels"])
+    out = tmp_path / "m.h5"
+    rc = cli.main(["head", "-l", str(PRETRAINED), "--data-dir", str(d), "-o", str(out), "-e", "1", "-b", "4",
+                   "--class-weights", "[0.7, 1.6, 1.2, 1.2]", "--metrics", str(tmp_path / "m.tsv"), "-q"])
+    assert rc == 0 and out.exists() and (tmp_path / "m.tsv").exists()
+    spec, _ = M.read(out)
+    assert spec.provenance["training_options"]["class_weights"] == [0.7, 1.6, 1.2, 1.2]
+    assert spec.provenance["training_files"] == ["training_data.h5"]
+    assert cli.main(["whole", "-l", str(MICRO / "upstream_models/tiny.ft_cov.h5"), "--training",
+                     str(data["labels"]), "--validation", str(data["labels"]), "-o", str(tmp_path / "y.h5")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "helixer-train: error:" in err and "fine-tuned head model" in err
+    with pytest.raises(SystemExit) as e:
+        cli.main(["head", "-l", str(PRETRAINED), "--data-dir", str(d), "-o", "x.h5", "--transition-weights", "1,2"])
+    assert e.value.code == 2
+    assert "transition weights need 6 values" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # options of another route do not exist here
+        cli.main(["head", "-l", str(PRETRAINED), "--data-dir", str(d), "-o", "x.h5", "--coverage-norm", "log"])
+    assert cli.main(["head", "-l", str(PRETRAINED), "--training", str(data["labels"]), "-o", "x.h5"]) == 1
+    assert "give --training and --validation" in capsys.readouterr().err
