@@ -2,14 +2,20 @@
 /*
  * helixer-tools: the Helixer fine-tuning routes composed from the suite's nf-core style modules.
  *
- * Implemented so far:
  *   --route fasta2h5   genome FASTA -> Helixer h5
  *   --route labels     + gene models (GFF3) -> GeenuFF database -> training labels h5 (rows of the genome h5)
  *   --route coverage   labels + RNA-seq coverage from sorted, indexed BAMs (--bams 'dir/*.bam', --strandedness)
- * The routes whole/frozen/coverage and inference join here as their tools land.
+ *   --route train      training labels (--genome, --gff3) and validation labels (--val_genome, --val_gff3:
+ *                      other sequences, e.g. the genome split by sequence) -> a tuned model, metrics, plot;
+ *                      --train_route head (route 2, default) | whole (route 1) | coverage (route 3, needs --bams)
+ *                      | scratch; --pretrained model.h5 (an upstream Helixer model or ours) except for scratch
+ * Inference (prediction with the tuned model) joins here with its tool.
  *
  *   nextflow run main.nf -profile test,docker
  *   nextflow run main.nf --route labels --genome genome.fa.gz --gff3 genes.gff3 --species Athaliana
+ *   nextflow run main.nf --route train --train_route coverage --pretrained land_plant_v0.3_a_0080.h5 \
+ *       --genome train.fa --gff3 train.gff3 --val_genome val.fa --val_gff3 val.gff3 --bams 'bams/*.bam' \
+ *       --species Athaliana -profile docker,gpu
  */
 nextflow.enable.dsl = 2
 
@@ -17,46 +23,76 @@ include { HELIXER_FASTA2H5       } from './modules/helixer/fasta2h5/main'
 include { HELIXER_IMPORT2GEENUFF } from './modules/helixer/import2geenuff/main'
 include { HELIXER_GEENUFF2H5     } from './modules/helixer/geenuff2h5/main'
 include { HELIXER_ADDCOVERAGE    } from './modules/helixer/addcoverage/main'
+include { HELIXER_TRAIN          } from './modules/helixer/train/main'
 
-def ROUTES = ['fasta2h5', 'labels', 'coverage']
+def ROUTES = ['fasta2h5', 'labels', 'coverage', 'train']
+def TRAIN_ROUTES = ['head', 'whole', 'coverage', 'scratch']
 
 workflow {
     if (!(params.route in ROUTES)) {
         error "Unknown --route '${params.route}': choose one of ${ROUTES.join(', ')}"
     }
+    def training = params.route == 'train'
+    if (training && !(params.train_route in TRAIN_ROUTES)) {
+        error "Unknown --train_route '${params.train_route}': choose one of ${TRAIN_ROUTES.join(', ')}"
+    }
+    def with_coverage = params.route == 'coverage' || (training && params.train_route == 'coverage')
+    def with_labels = params.route in ['labels', 'coverage', 'train']
     if (!params.genome) {
         error "Missing --genome: a genome FASTA (plain or gzip)"
     }
-    if (params.route in ['labels', 'coverage'] && !params.gff3) {
+    if (with_labels && !params.gff3) {
         error "Missing --gff3: gene models (GFF3) for --route ${params.route}"
     }
-    if (params.route == 'coverage' && !params.bams) {
-        error "Missing --bams: sorted, indexed RNA-seq BAMs (a glob such as 'bams/*.bam') for --route coverage"
+    if (training && (!params.val_genome || !params.val_gff3)) {
+        error "Missing --val_genome/--val_gff3: validation sequences and their gene models (other sequences than --genome's) for --route train"
+    }
+    if (training && params.train_route != 'scratch' && !params.pretrained) {
+        error "Missing --pretrained: the model to fine-tune (an upstream Helixer .h5 or a helixer-train model) for --train_route ${params.train_route}"
+    }
+    if (with_coverage && !params.bams) {
+        error "Missing --bams: sorted, indexed RNA-seq BAMs (a glob such as 'bams/*.bam') for coverage"
     }
     if (!params.species) {
         error "Missing --species: the species name stored in the h5 files (at most 25 characters)"
     }
 
-    ch_genome = channel.of([
-        [ id: params.species, species: params.species ],
-        file(params.genome, checkIfExists: true)
-    ])
+    // one genome (or, to train, the training and the validation sequences), each with its gene models
+    def sets = [ [ params.species, 'training', params.genome, params.gff3 ] ]
+    if (training) {
+        sets = [ [ "${params.species}_training", 'training', params.genome, params.gff3 ],
+                 [ "${params.species}_validation", 'validation', params.val_genome, params.val_gff3 ] ]
+    }
+    ch_genome = channel.fromList(sets.collect { id, set, genome, gff3 ->
+        [ [ id: id, species: params.species, set: set, gff3: gff3 ], file(genome, checkIfExists: true) ]
+    })
 
     HELIXER_FASTA2H5(ch_genome)
 
-    if (params.route in ['labels', 'coverage']) {
-        ch_annotation = ch_genome.map { meta, fasta -> [ meta, file(params.gff3, checkIfExists: true), fasta ] }
+    ch_labels = channel.empty()
+    if (with_labels) {
+        ch_annotation = ch_genome.map { meta, fasta -> [ meta, file(meta.gff3, checkIfExists: true), fasta ] }
         HELIXER_IMPORT2GEENUFF(ch_annotation)
         // rows of the labels file are the genome h5's rows (joined on seqid, start, end by the tool)
         HELIXER_GEENUFF2H5(HELIXER_IMPORT2GEENUFF.out.db.join(HELIXER_FASTA2H5.out.h5))
+        ch_labels = HELIXER_GEENUFF2H5.out.h5
     }
-    if (params.route == 'coverage') {
+    if (with_coverage) {
         bams = file(params.bams, checkIfExists: true).sort { it.name }
         bais = bams.collect { bam -> file("${bam}.bai", checkIfExists: true) }
         ch_coverage = HELIXER_GEENUFF2H5.out.h5.map { meta, h5 ->
             [ meta + [ strandedness: params.strandedness ], h5, bams, bais ]
         }
         HELIXER_ADDCOVERAGE(ch_coverage)
+        ch_labels = HELIXER_ADDCOVERAGE.out.h5
+    }
+    if (training) {
+        ch_train = ch_labels.filter { meta, h5 -> meta.set == 'training' }.map { meta, h5 -> h5 }
+        ch_val = ch_labels.filter { meta, h5 -> meta.set == 'validation' }.map { meta, h5 -> h5 }
+        ch_sets = ch_train.combine(ch_val).map { train_h5, val_h5 ->
+            [ [ id: params.species, route: params.train_route ], train_h5, val_h5 ]
+        }
+        HELIXER_TRAIN(ch_sets, params.pretrained ? file(params.pretrained, checkIfExists: true) : [])
     }
 
     channel.topic('versions')

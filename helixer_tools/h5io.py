@@ -169,6 +169,44 @@ def copy_dataset(src: h5py.Dataset, dst_file: h5py.File, name: str | None = None
     return dst
 
 
+def copy_rows(src_path: str | Path, dst_path: str | Path, rows: Sequence[int], tool: str, argv: Sequence[str]) -> None:
+    """Write a new h5 with only ``rows`` of ``src_path`` (e.g. a training/validation split), atomically.
+
+    Every dataset whose first axis is the row axis is cut; other datasets and all attributes are kept.
+    Row-per-chunk datasets are copied chunk by chunk without recompression.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    with h5py.File(src_path, "r") as src, H5Writer(dst_path) as out:
+        n = src["data/X"].shape[0] if "data/X" in src else src["data/start_ends"].shape[0]
+
+        def visit(name, obj):
+            if not isinstance(obj, h5py.Dataset):
+                return
+            if obj.ndim == 0 or obj.shape[0] != n:
+                copy_dataset(obj, out.file, name)
+                return
+            shape = (len(rows),) + obj.shape[1:]
+            row_chunks = obj.chunks is not None and obj.chunks[0] == 1 and obj.chunks[1:] == obj.shape[1:]
+            dst = out.file.create_dataset(
+                name, shape=shape, dtype=obj.dtype, chunks=obj.chunks and (1,) + obj.shape[1:],
+                maxshape=(None,) + obj.shape[1:], compression=obj.compression, compression_opts=obj.compression_opts,
+                shuffle=obj.shuffle, fillvalue=obj.fillvalue)
+            tail = (0,) * (obj.ndim - 1)
+            for j, r in enumerate(rows):
+                if row_chunks:
+                    mask, data = obj.id.read_direct_chunk((int(r),) + tail)
+                    dst.id.write_direct_chunk((j,) + tail, data, mask)
+                else:
+                    dst[j] = obj[int(r)]
+            for key, value in obj.attrs.items():
+                dst.attrs[key] = value
+
+        src.visititems(visit)
+        for key, value in src.attrs.items():
+            out.file.attrs[key] = value
+        out.provenance(tool, argv, {"h5": str(src_path)})
+
+
 @dataclass(frozen=True)
 class Encoder:
     """Runs a dataset's filter pipeline (shuffle + deflate) on one chunk, in any thread or process.

@@ -137,6 +137,7 @@ class Batch:
     phases: np.ndarray  # (B, T, pool, 4) float32
     weights: np.ndarray  # (B, T) float32, the per-step weights of the loss
     step_mask: np.ndarray  # (B, T) bool, steps whose bases are all valid (what the metrics count)
+    n: int  # rows that count; rows after them only fill the batch to its fixed size
 
 
 def step_weights(sample_weights: np.ndarray, y: np.ndarray, transitions: np.ndarray, pool: int,
@@ -187,11 +188,22 @@ class BatchStream:
         return self.index[np.random.default_rng(self.seed + epoch).permutation(self.n_rows)]
 
     def epoch(self, epoch: int = 0) -> Iterator[Batch]:
+        """One epoch's batches, all of ``batch_size`` rows so the compiled model never sees a new shape.
+
+        A short last batch is filled with rows from the start of the epoch when shuffling (training:
+        they are trained on again, as any row), and otherwise with rows that are marked not to count.
+        """
         order = self.order(epoch)
         for start in range(0, len(order), self.batch_size):
-            yield self.read(order[start:start + self.batch_size])
+            rows = order[start:start + self.batch_size]
+            n = len(rows)
+            if n < self.batch_size:
+                rows = np.concatenate([rows, np.resize(order, (self.batch_size - n, 2))])
+                if self.shuffle:
+                    n = self.batch_size
+            yield self.read(rows, n)
 
-    def read(self, rows: np.ndarray) -> Batch:
+    def read(self, rows: np.ndarray, n: int | None = None) -> Batch:
         b, length, pool = len(rows), self.length, self.pool
         x = np.empty((b, length, 4), np.float16)
         y = np.empty((b, length, 4), np.int8)
@@ -214,10 +226,13 @@ class BatchStream:
                 cov[i, :, :c] = f[f"evaluation/{prefix}_coverage"][row]
                 cov[i, :, c:] = f[f"evaluation/{prefix}_spliced_coverage"][row]
         weights, mask = step_weights(sw, y, tr, pool, self.class_weights, self.transition_weights)
+        n = b if n is None else n
+        weights[n:] = 0
+        mask[n:] = False
         t = length // pool
         inputs = [x] if cov is None else [x, normalise_coverage(cov, self.coverage.norm)]
         return Batch(inputs, y.reshape(b, t, pool, 4).astype(np.float32),
-                     phases.reshape(b, t, pool, 4).astype(np.float32), weights, mask)
+                     phases.reshape(b, t, pool, 4).astype(np.float32), weights, mask, n)
 
     def close(self) -> None:
         for p in self.parts:

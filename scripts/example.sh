@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on bundled example data, the first 1 Mbp of A. thaliana chromosome 1 (tests/data):
 # the training data of the fine-tuning routes (genome h5, GeenuFF database, labels h5 aligned with the
-# genome h5, and the same with RNA-seq coverage for route 3). Grows into a whole route as tools land.
+# genome h5, and the same with RNA-seq coverage), then fine-tuning by route 2 (new head on a frozen
+# pretrained model) and route 3 (the same, reading RNA-seq coverage), with metrics and training curves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -34,3 +35,32 @@ with h5py.File(sys.argv[1], "r") as f:
         print(f"coverage column {col['name']}: {col['reads']} alignments, "
               f"{100 * col['sense_fraction']:.1f}% of the coverage on genes on their strand ({col['strandedness']})")
 PY
+
+# Fine-tune: the window's subsequences starting before 700 kbp (both strands) train, the rest validate.
+# (A real genome is split by whole sequences.) The pretrained model is a small upstream Helixer model
+# trained on Micromonas pusilla (tests/data): route 2 trains a new head on it, route 3 one that also
+# reads the RNA-seq coverage.
+.venv/bin/python - "$OUT" <<'PY'
+import sys
+import h5py
+import numpy as np
+from helixer_tools.h5io import copy_rows
+out = sys.argv[1]
+src = f"{out}/athaliana_1M.coverage.h5"
+with h5py.File(src, "r") as f:
+    starts = f["data/start_ends"][:].min(axis=1)
+for name, rows in (("training", starts < 700_000), ("validation", starts >= 700_000)):
+    copy_rows(src, f"{out}/{name}_data.h5", np.flatnonzero(rows), "example.sh", [])
+    print(f"{out}/{name}_data.h5: {rows.sum()} subsequences")
+PY
+PRETRAINED=tests/data/micromonas/upstream_models/tiny.h5
+TRAIN_OPTS=(--data-dir "$OUT" --epochs 3 --batch-size 4 --learning-rate 1e-3 --class-weights 0.7,1.6,1.2,1.2
+            --transition-weights 1,12,3,1,12,3 --threads "$T")
+.venv/bin/helixer-train head --pretrained "$PRETRAINED" --hidden-units 16 "${TRAIN_OPTS[@]}" \
+    --output "$OUT/route2.model.h5" --metrics "$OUT/route2.metrics.tsv" --plot "$OUT/route2.training.png"
+.venv/bin/helixer-train coverage --pretrained "$PRETRAINED" --hidden-units 16 "${TRAIN_OPTS[@]}" \
+    --output "$OUT/route3.model.h5" --metrics "$OUT/route3.metrics.tsv" --plot "$OUT/route3.training.png"
+for route in route2 route3; do
+    echo "$route: best validation genic F1 $(sort -t$'\t' -k7,7gr "$OUT/$route.metrics.tsv" | head -1 | cut -f7)" \
+         "(metrics: $OUT/$route.metrics.tsv, curves: $OUT/$route.training.png)"
+done

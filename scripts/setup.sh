@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything helixer-tools needs on a fresh machine (idempotent; re-runs are quick).
-#   scripts/setup.sh           the project in .venv (enough to run the tools)
+#   scripts/setup.sh           the project in .venv with every tool's dependencies (GeenuFF, TensorFlow)
 #   scripts/setup.sh --all     also the test layers: pytest & co, a Galaxy server, Groovy 4 jars, java
 # Large, slow-to-install pieces (Galaxy, Groovy jars) are kept in $HELIXER_TOOLS_CACHE
 # (default ~/.cache/helixer-tools) and shared between checkouts. Writes .venv/helixer-tools-env.sh.
@@ -21,7 +21,7 @@ if [[ ! -x .venv/bin/python ]]; then
     say "creating .venv"
     "$PY" -m venv .venv
 fi
-EXTRAS=""; [[ $ALL == 1 ]] && EXTRAS="[test]"
+EXTRAS="[geenuff,train]"; [[ $ALL == 1 ]] && EXTRAS="[test]"  # every tool's dependencies; --all adds the test layers
 say "installing helixer-tools$EXTRAS into .venv"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$EXTRAS"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 
 import pytest
@@ -16,8 +17,15 @@ GALAXY = {cmd: ROOT / "galaxy" / f"helixer_{cmd.removeprefix('helixer-').replace
 MODULES = {cmd: ROOT / "modules" / "helixer" / cmd.removeprefix("helixer-").replace("-", "") for cmd in TOOLS}
 
 
+def _subparsers(parser) -> list:
+    """A tool's sub-command parsers (helixer-train's routes), or none."""
+    return [p for a in parser._actions if isinstance(a, argparse._SubParsersAction) for p in a.choices.values()]
+
+
 def _options(parser) -> set[str]:
-    return {s for a in parser._actions for s in a.option_strings}
+    """Every option of a tool, sub-commands included."""
+    own = {s for a in parser._actions for s in a.option_strings}
+    return own.union(*(_options(p) for p in _subparsers(parser)))
 
 
 @pytest.mark.parametrize("command", TOOLS)
@@ -34,9 +42,10 @@ def test_every_tool_has_every_layer(command):
 def test_cli_has_help_version_threads(command, capsys):
     parser = parser_for(command)
     assert parser.prog == command
-    assert {"--help", "--version", "--threads", "--quiet", "--verbose"} <= _options(parser)
-    for action in parser._actions:
-        assert action.help, f"{command} {action.option_strings} has no help text"
+    for p in _subparsers(parser) or [parser]:  # every route of a tool with sub-commands
+        assert {"--help", "--version", "--threads", "--quiet", "--verbose"} <= _options(p)
+        for action in p._actions:
+            assert action.help, f"{p.prog} {action.option_strings} has no help text"
 
 
 @pytest.mark.parametrize("command", TOOLS)
@@ -72,7 +81,9 @@ def test_module_script_parses_with_cli(command):
     ext_args = module_config_args(MODULES[command] / "tests" / "nextflow.config", process)
     values = {"args": ext_args, "prefix": "sample", "task.cpus": "3", "species": "Mpusilla", "meta.id": "sample",
               "fasta": "genome.fa", "gff3": "genes.gff3", "db": "genome.sqlite3", "h5_arg": "--h5 genome.h5",
-              "h5": "genome.h5", "bams": "a.bam b.bam", "strand_flag": "--second-read-is-sense-strand"}
+              "h5": "genome.h5", "bams": "a.bam b.bam", "strand_flag": "--second-read-is-sense-strand",
+              "route": "head", "model_arg": "--pretrained model.h5", "training": "training/train.h5",
+              "validation": "validation/val.h5"}
     name, args = parse_command_line(render_module_script(module_script(main_nf), values))
     assert name == command
     assert args.threads == 3

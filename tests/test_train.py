@@ -223,8 +223,13 @@ def test_stream_skips_rows_without_labels_and_reshuffles(data, tmp_path):
     e0, e0b, e1 = stream.order(0), stream.order(0), stream.order(1)
     np.testing.assert_array_equal(e0, e0b)
     assert not np.array_equal(e0, e1) and sorted(e0[:, 1]) == sorted(e1[:, 1])
-    batch = next(stream.epoch(0))
-    assert batch.inputs[0].shape == (4, 21384, 4) and batch.y.shape == (4, 2376, 9, 4)
+    batches = list(stream.epoch(0))
+    assert all(b.inputs[0].shape == (4, 21384, 4) and b.y.shape == (4, 2376, 9, 4) for b in batches)
+    assert batches[-1].n == 4  # training: the short last batch is filled with other rows that count
+    ordered = BatchStream(parts, 4, 9)
+    last = list(ordered.epoch())[-1]  # validation: 26 = 6 x 4 + 2; the fill rows do not count
+    assert last.n == 2 and last.inputs[0].shape[0] == 4
+    assert not last.weights[2:].any() and not last.step_mask[2:].any() and last.step_mask[:2].any()
     stream.close()
 
 
@@ -279,3 +284,19 @@ def test_cli(data, tmp_path, capsys):
         cli.main(["head", "-l", str(PRETRAINED), "--data-dir", str(d), "-o", "x.h5", "--coverage-norm", "log"])
     assert cli.main(["head", "-l", str(PRETRAINED), "--training", str(data["labels"]), "-o", "x.h5"]) == 1
     assert "give --training and --validation" in capsys.readouterr().err
+
+
+def test_copy_rows_makes_a_split(data, tmp_path):
+    from helixer_tools.h5io import copy_rows
+
+    rows = [0, 5, 12, 27]
+    copy_rows(data["cov2"], tmp_path / "part.h5", rows, "test", ["x"])
+    with h5py.File(data["cov2"]) as src, h5py.File(tmp_path / "part.h5") as dst:
+        for name in ("data/X", "data/y", "data/start_ends", "data/seqids", "evaluation/rnaseq_coverage"):
+            np.testing.assert_array_equal(dst[name][:], src[name][rows])
+            assert dst[name].chunks == src[name].chunks and dst[name].compression == src[name].compression
+        np.testing.assert_array_equal(dst["evaluation/rnaseq_meta/bam_files"][:], src["evaluation/rnaseq_meta/bam_files"][:])
+        key = "helixer_tools_columns"
+        assert dst["evaluation/rnaseq_coverage"].attrs[key] == src["evaluation/rnaseq_coverage"].attrs[key]
+    parts = open_parts([str(tmp_path / "part.h5")], "training", "rnaseq")
+    assert len(parts[0].columns) == 2

@@ -273,6 +273,8 @@ def _run(args: argparse.Namespace, argv: list[str]) -> None:
                       plot_path=args.plot, argv=["helixer-train", *argv], progress=not args.quiet)
     common.log.info("best validation genic F1 %.4f after %d check(s); checkpoint %s", summary["best_genic_f1"],
                     summary["checks"], args.output)
+    common.log.info("training throughput: %.0f bases/s over %d batches", summary["train_bases_per_s"],
+                    summary["batches"])
 
 
 def main(argv: list[str] | None = None) -> int:
