@@ -11,6 +11,7 @@ byte shuffling when they have more than one dimension, as upstream writes them.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import time
@@ -186,17 +187,18 @@ def copy_rows(src_path: str | Path, dst_path: str | Path, rows: Sequence[int], t
                 copy_dataset(obj, out.file, name)
                 return
             shape = (len(rows),) + obj.shape[1:]
-            row_chunks = obj.chunks is not None and obj.chunks[0] == 1 and obj.chunks[1:] == obj.shape[1:]
             dst = out.file.create_dataset(
-                name, shape=shape, dtype=obj.dtype, chunks=obj.chunks and (1,) + obj.shape[1:],
-                maxshape=(None,) + obj.shape[1:], compression=obj.compression, compression_opts=obj.compression_opts,
-                shuffle=obj.shuffle, fillvalue=obj.fillvalue)
-            tail = (0,) * (obj.ndim - 1)
-            for j, r in enumerate(rows):
-                if row_chunks:
-                    mask, data = obj.id.read_direct_chunk((int(r),) + tail)
-                    dst.id.write_direct_chunk((j,) + tail, data, mask)
-                else:
+                name, shape=shape, dtype=obj.dtype, chunks=obj.chunks, maxshape=(None,) + obj.shape[1:],
+                compression=obj.compression, compression_opts=obj.compression_opts, shuffle=obj.shuffle,
+                fillvalue=obj.fillvalue)
+            if obj.chunks is not None and obj.chunks[0] == 1:  # copy the row's chunks still compressed
+                offsets = list(itertools.product(*(range(0, size, c) for size, c in zip(obj.shape[1:], obj.chunks[1:]))))
+                for j, r in enumerate(rows):
+                    for off in offsets:
+                        mask, data = obj.id.read_direct_chunk((int(r),) + off)
+                        dst.id.write_direct_chunk((j,) + off, data, mask)
+            else:
+                for j, r in enumerate(rows):
                     dst[j] = obj[int(r)]
             for key, value in obj.attrs.items():
                 dst.attrs[key] = value

@@ -20,7 +20,7 @@ def _save(fig, path: str | Path) -> None:
     path = Path(path)
     tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
     try:
-        fig.savefig(tmp, dpi=120)
+        fig.savefig(tmp, dpi=120, format="png")  # whatever the name (Galaxy: dataset_*.dat)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

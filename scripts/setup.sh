@@ -26,9 +26,10 @@ say "installing helixer-tools$EXTRAS into .venv"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$EXTRAS"
 
 ENV_FILE=.venv/helixer-tools-env.sh
-echo "# written by scripts/setup.sh" > "$ENV_FILE"
+[[ -f $ENV_FILE ]] || echo "# written by scripts/setup.sh --all" > "$ENV_FILE"
 
 if [[ $ALL == 1 ]]; then
+    echo "# written by scripts/setup.sh --all" > "$ENV_FILE"
     # Galaxy from PyPI, for running the wrappers' tests in a real server
     GALAXY_VENV=$CACHE/venv-galaxy-$GALAXY_VERSION
     if [[ ! -f $GALAXY_VENV/.complete ]]; then
