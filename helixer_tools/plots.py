@@ -37,9 +37,10 @@ def training_curves(rows: Sequence[dict], path: str | Path) -> None:
     ax_loss.set_ylabel("weighted cross-entropy")
     ax_loss.set_title("loss")
     ax_loss.legend(fontsize=8)
-    for key, style in (("genic_f1", "o-"), ("sub_genic_f1", "--"), ("phase_f1", "s-"), ("f1_UTR", ":"),
-                       ("f1_CDS", ":"), ("f1_intron", ":")):
-        ax_f1.plot(x, [r[key] for r in rows], style, label=key.replace("_f1", " F1").replace("f1_", "F1 "))
+    for key, style, label in (("genic_f1", "o-", "genic F1"), ("sub_genic_f1", "--", "sub-genic F1 (CDS, intron)"),
+                              ("phase_f1", "s-", "phase F1"), ("f1_UTR", ":", "UTR F1"), ("f1_CDS", ":", "CDS F1"),
+                              ("f1_intron", ":", "intron F1")):
+        ax_f1.plot(x, [r[key] for r in rows], style, label=label)
     saved = [r for r in rows if r.get("saved")]
     if saved:
         ax_f1.plot([r["batches_seen"] for r in saved], [r["genic_f1"] for r in saved], "k*", markersize=11,
