@@ -9,7 +9,8 @@
  *                      other sequences, e.g. the genome split by sequence) -> a tuned model, metrics, plot;
  *                      --train_route head (route 2, default) | whole (route 1) | coverage (route 3, needs --bams)
  *                      | scratch; --pretrained model.h5 (an upstream Helixer model or ours) except for scratch
- * Inference (prediction with the tuned model) joins here with its tool.
+ *   --route predict    genome FASTA (+ --bams for a coverage-tuned model) and --model -> base-wise predictions
+ *                      (--overlap by default), padding aligned with the genome h5, for HelixerPost
  *
  *   nextflow run main.nf -profile test,docker
  *   nextflow run main.nf --route labels --genome genome.fa.gz --gff3 genes.gff3 --species Athaliana
@@ -24,8 +25,9 @@ include { HELIXER_IMPORT2GEENUFF } from './modules/helixer/import2geenuff/main'
 include { HELIXER_GEENUFF2H5     } from './modules/helixer/geenuff2h5/main'
 include { HELIXER_ADDCOVERAGE    } from './modules/helixer/addcoverage/main'
 include { HELIXER_TRAIN          } from './modules/helixer/train/main'
+include { HELIXER_PREDICT        } from './modules/helixer/predict/main'
 
-def ROUTES = ['fasta2h5', 'labels', 'coverage', 'train']
+def ROUTES = ['fasta2h5', 'labels', 'coverage', 'train', 'predict']
 def TRAIN_ROUTES = ['head', 'whole', 'coverage', 'scratch']
 
 workflow {
@@ -36,8 +38,11 @@ workflow {
     if (training && !(params.train_route in TRAIN_ROUTES)) {
         error "Unknown --train_route '${params.train_route}': choose one of ${TRAIN_ROUTES.join(', ')}"
     }
-    def with_coverage = params.route == 'coverage' || (training && params.train_route == 'coverage')
-    def with_labels = params.route in ['labels', 'coverage', 'train']
+    def predicting = params.route == 'predict'
+    def with_coverage = params.route == 'coverage' || (training && params.train_route == 'coverage') ||
+        (predicting && params.bams)
+    def with_labels = params.route in ['labels', 'coverage', 'train']  // not 'predict'
+
     if (!params.genome) {
         error "Missing --genome: a genome FASTA (plain or gzip)"
     }
@@ -49,6 +54,9 @@ workflow {
     }
     if (training && params.train_route != 'scratch' && !params.pretrained) {
         error "Missing --pretrained: the model to fine-tune (an upstream Helixer .h5 or a helixer-train model) for --train_route ${params.train_route}"
+    }
+    if (predicting && !params.model) {
+        error "Missing --model: the model to predict with (an upstream Helixer .h5 or a helixer-train model)"
     }
     if (with_coverage && !params.bams) {
         error "Missing --bams: sorted, indexed RNA-seq BAMs (a glob such as 'bams/*.bam') for coverage"
@@ -80,11 +88,16 @@ workflow {
     if (with_coverage) {
         bams = file(params.bams, checkIfExists: true).sort { it.name }
         bais = bams.collect { bam -> file("${bam}.bai", checkIfExists: true) }
-        ch_coverage = HELIXER_GEENUFF2H5.out.h5.map { meta, h5 ->
+        ch_for_coverage = with_labels ? HELIXER_GEENUFF2H5.out.h5 : HELIXER_FASTA2H5.out.h5
+        ch_coverage = ch_for_coverage.map { meta, h5 ->
             [ meta + [ strandedness: params.strandedness ], h5, bams, bais ]
         }
         HELIXER_ADDCOVERAGE(ch_coverage)
         ch_labels = HELIXER_ADDCOVERAGE.out.h5
+    }
+    if (predicting) {
+        ch_genome_h5 = with_coverage ? HELIXER_ADDCOVERAGE.out.h5 : HELIXER_FASTA2H5.out.h5
+        HELIXER_PREDICT(ch_genome_h5, file(params.model, checkIfExists: true))
     }
     if (training) {
         ch_train = ch_labels.filter { meta, h5 -> meta.set == 'training' }.map { meta, h5 -> h5 }

@@ -130,3 +130,134 @@ def predict_run(net, inputs: list[np.ndarray], batch_size: int, overlap: tuple[i
         genic[k:k + n] = overlap_average(g, starts, total, length, core)[keep].reshape(-1, length, 4)
         phase[k:k + n] = overlap_average(p, starts, total, length, core)[keep].reshape(-1, length, 4)
     return genic, phase
+
+
+# ------------------------------------------------------------------------------------------ the tool
+
+def _coverage_inputs(spec, f, path: str):
+    """The coverage datasets a coverage model needs from ``f``, checked against what it was trained on."""
+    import logging
+
+    from .add_coverage import read_columns
+    from .errors import UserError
+
+    cov = spec.coverage
+    columns, cov_ds, spl_ds = read_columns(f, cov.prefix)
+    if cov_ds is None:
+        raise UserError(f"{path}: has no evaluation/{cov.prefix}_coverage; the model reads RNA-seq coverage "
+                        f"from {cov.channels} BAM(s) (add it with helixer-add-coverage, same BAMs, same order)")
+    if len(columns) != cov.channels:
+        raise UserError(f"{path}: has {len(columns)} coverage column(s); the model was trained on {cov.channels}"
+                        + (f" ({', '.join(c['name'] for c in cov.columns)})" if cov.columns else ""))
+    for i, (trained, given) in enumerate(zip(cov.columns, columns), 1):
+        if trained.get("size") is None or given.size is None:
+            continue
+        if (trained["name"], trained["size"], trained["header_md5"], trained["strandedness"]) != \
+                (given.name, given.size, given.header_md5, given.strandedness):
+            raise UserError(f"{path}: coverage column {i} comes from {given.name} ({given.strandedness}), the model "
+                            f"was trained with {trained['name']} ({trained['strandedness']}) there; give the same "
+                            "BAMs in the same order")
+    if cov.columns and any(c.size is None for c in columns):
+        logging.getLogger("helixer_tools").warning(
+            "%s: its coverage columns do not record their BAMs; cannot check they are the ones the model was "
+            "trained on", path)
+    return cov_ds, spl_ds
+
+
+def predict_h5(model_path: str, h5_path: str, output: str, overlap: bool = False, offset: int | None = None,
+               core: int | None = None, batch_size: int = 32, coverage_norm: str | None = None,
+               compression: str = "gzip", compression_level: int = 4, threads: int = 1,
+               argv: list[str] | None = None, progress: bool = True) -> dict:
+    """Write ``predictions`` and ``predictions_phase`` (N, L, 4) float16 of ``model_path`` on ``h5_path``."""
+    import dataclasses
+    import json
+    import os
+
+    import h5py
+
+    from . import model as M
+    from .errors import UserError
+    from .h5io import H5Writer
+    from .progress import Progress
+    from .training_data import normalise_coverage
+
+    net, spec = M.load(model_path)
+    if coverage_norm is not None and spec.coverage is not None:
+        if spec.route != "upstream" and coverage_norm != spec.coverage.norm:
+            raise UserError(f"{model_path}: was trained with coverage normalisation {spec.coverage.norm!r}, "
+                            f"not {coverage_norm!r}")
+        spec = dataclasses.replace(spec, head=dataclasses.replace(
+            spec.head, coverage=dataclasses.replace(spec.coverage, norm=coverage_norm)))
+    try:
+        f = h5py.File(h5_path, "r")
+    except OSError:
+        raise UserError(f"{h5_path}: not an HDF5 file") from None
+    with f:
+        if "data/X" not in f:
+            raise UserError(f"{h5_path}: has no data/X (make it with helixer-fasta2h5)")
+        n_rows, length = f["data/X"].shape[:2]
+        pool = spec.trunk.pool_size
+        if length % pool:
+            raise UserError(f"{h5_path}: subsequence length {length} is not a multiple of the model's pool size {pool}")
+        offset = length // 2 if offset is None else offset
+        core = int(length * 3 / 4) if core is None else core
+        if overlap and not (0 < offset <= core <= length):
+            raise UserError(f"overlap needs 0 < offset ({offset}) <= core length ({core}) <= subsequence length "
+                            f"({length})")
+        if overlap and (length - core) % 2:
+            raise UserError(f"subsequence length minus core length ({length - core}) must be even")
+        cov_ds = spl_ds = None
+        if spec.coverage is not None:
+            cov_ds, spl_ds = _coverage_inputs(spec, f, h5_path)
+        seqids, start_ends = f["data/seqids"][:], f["data/start_ends"][:]
+        import tensorflow as tf
+
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+        except RuntimeError:
+            pass
+        from .train import use_xla
+
+        net.compile(jit_compile=use_xla())
+
+        def read(run: RowRun, lo: int, hi: int) -> list[np.ndarray]:
+            rows = slice(run.first + lo, run.first + hi)
+            lengths = run.lengths[lo:hi]
+            inputs = [f["data/X"][rows]]
+            if cov_ds is not None:
+                inputs.append(np.concatenate([cov_ds[rows], spl_ds[rows]], axis=-1))
+            inputs = [to_model_layout(a, lengths, run.minus) for a in inputs]
+            if cov_ds is not None:
+                inputs[1] = normalise_coverage(inputs[1], spec.coverage.norm)
+            return inputs
+
+        with H5Writer(output, compression, compression_level) as out, \
+                Progress(n_rows, "predict", unit="subsequence", enabled=progress) as bar:
+            genic_ds = out.create("predictions", (n_rows, length, 4), np.float16)
+            phase_ds = out.create("predictions_phase", (n_rows, length, 4), np.float16)
+            for run in row_runs(seqids, start_ends):
+                rows = len(run.lengths)
+                step = chunks_per_batch(length, offset, batch_size) if overlap else batch_size
+                for k in range(0, rows, step):
+                    m = min(step, rows - k)
+                    if overlap:
+                        lo, hi = max(k - 1, 0), min(k + step + 1, rows)
+                        g, p = predict_run(net, read(run, lo, hi), batch_size, (offset, core))
+                        g, p = g[k - lo:k - lo + m], p[k - lo:k - lo + m]
+                    else:
+                        g, p = predict_run(net, read(run, k, k + m), batch_size)
+                    lengths = run.lengths[k:k + m]
+                    rows_out = slice(run.first + k, run.first + k + m)
+                    genic_ds[rows_out] = to_file_layout(g, lengths, run.minus).astype(np.float16)
+                    phase_ds[rows_out] = to_file_layout(p, lengths, run.minus).astype(np.float16)
+                    bar.update(m)
+            attrs = out.file.attrs
+            attrs["model_md5sum"] = M.file_md5(model_path)
+            attrs["model_path"] = os.path.abspath(model_path)
+            attrs["test_data_path"] = os.path.abspath(h5_path)
+            attrs["n_bases_removed"] = "0"
+            attrs["model_config"] = spec.to_json()
+            attrs["padding"] = "end"  # upstream >= 0.3.6 puts the padding of minus-strand rows first
+            attrs["overlap"] = json.dumps({"offset": offset, "core_length": core} if overlap else None)
+            out.provenance("helixer-predict", argv or [], {"model": model_path, "h5": h5_path})
+    return {"rows": n_rows, "length": length}

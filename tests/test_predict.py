@@ -100,3 +100,102 @@ def test_equal_to_upstream_fixtures(model_file, data_file, predictions_file, ove
         genic, phase, real = run_predictions(net, spec, data, overlap, batch_size=8)
         assert np.abs(genic - pred["predictions"][:].astype(np.float32))[real].max() < 1e-3
         assert np.abs(phase - pred["predictions_phase"][:].astype(np.float32))[real].max() < 1e-3
+
+
+# ------------------------------------------------------------------------------------------ helixer-predict
+
+@pytest.fixture(scope="module")
+def coverage_files(tmp_path_factory):
+    """The Micromonas genome h5 with coverage from the RNA-seq BAM, from half of it, and from both."""
+    import pysam
+
+    from helixer_tools.add_coverage import add_coverage
+
+    d = tmp_path_factory.mktemp("pred")
+    bam = DATA / "micromonas/micromonas.rnaseq.bam"
+    half = d / "half.bam"
+    with pysam.AlignmentFile(str(bam)) as src, pysam.AlignmentFile(str(half), "wb", template=src) as dst:
+        for i, read in enumerate(src):
+            if i % 2:
+                dst.write(read)
+    pysam.index(str(half))
+    out = {"full": d / "full.h5", "half": d / "half.h5", "both": d / "both.h5"}
+    add_coverage(GENOME, [bam], out["full"], "second", progress=False)
+    add_coverage(GENOME, [half], out["half"], "second", progress=False)
+    add_coverage(GENOME, [bam, half], out["both"], "second", progress=False)
+    return out
+
+
+def test_cli_predictions_are_upstreams_with_padding_at_the_end(tmp_path):
+    from helixer_tools.cli import predict as cli
+
+    out = tmp_path / "p.h5"
+    assert cli.main(["--model", str(MODELS / "tiny.h5"), "--h5", str(GENOME), "-o", str(out), "--batch-size", "8",
+                     "-q"]) == 0
+    with h5py.File(out) as p, h5py.File(MODELS / "predictions_excerpt.h5") as ex, h5py.File(GENOME) as g:
+        rows = list(ex.attrs["rows"])
+        length = g["data/X"].shape[1]
+        assert p["predictions"].shape == g["data/X"].shape and p["predictions"].dtype == np.float16
+        assert p["predictions"].chunks == (1, length, 4)
+        assert p.attrs["padding"] == "end" and p.attrs["helixer_tools_tool"] == "helixer-predict"
+        assert p.attrs["model_md5sum"] == M.file_md5(MODELS / "tiny.h5")
+        for j, r in enumerate(rows):
+            s, e = g["data/start_ends"][r]
+            n = abs(int(e) - int(s))
+            ours = p["predictions"][r].astype(np.float32)
+            up = ex["tiny"]["predictions"][j].astype(np.float32)
+            if s > e and n < length:  # upstream: padding first; ours: real bases first, as in data/X
+                assert r == 12
+                up = np.concatenate([up[length - n:], up[:length - n]])
+            assert np.abs(ours[:n] - up[:n]).max() < 1e-3
+    assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_cli_overlap_equals_library(tmp_path):
+    from helixer_tools.cli import predict as cli
+
+    out = tmp_path / "o.h5"
+    assert cli.main(["--model", str(MODELS / "tiny.h5"), "--h5", str(GENOME), "-o", str(out), "--overlap",
+                     "--batch-size", "5", "-q"]) == 0
+    net, spec = M.load(MODELS / "tiny.h5")
+    with h5py.File(GENOME) as g, h5py.File(out) as p:
+        genic, _, real = run_predictions(net, spec, g, overlap=True, batch_size=32)
+        runs = list(P.row_runs(g["data/seqids"][:], g["data/start_ends"][:]))
+        ours = np.concatenate([P.to_model_layout(p["predictions"][r.first:r.first + len(r.lengths)], r.lengths,
+                                                 r.minus) for r in runs]).astype(np.float32)
+    assert np.abs(ours - genic)[real].max() < 1e-3
+
+
+def test_coverage_models_read_their_own_coverage(coverage_files, tmp_path):
+    from helixer_tools import train as T
+    from helixer_tools.add_coverage import read_columns
+    from helixer_tools.cli import predict as cli
+    from helixer_tools.errors import UserError
+    import dataclasses
+
+    spec, weights = T.coverage_spec(str(MODELS / "tiny.h5"), hidden_units=4)
+    with h5py.File(coverage_files["full"]) as f:
+        columns, _, _ = read_columns(f, "rnaseq")
+    spec = dataclasses.replace(spec, head=dataclasses.replace(spec.head, coverage=dataclasses.replace(
+        spec.coverage, columns=tuple(dataclasses.asdict(c) for c in columns))))
+    net = M.build(spec)
+    M.set_weights(net, weights, "tiny.h5", new={"dense", "hidden"})
+    M.save(net, spec, tmp_path / "cov_model.h5")
+    model = str(tmp_path / "cov_model.h5")
+    assert cli.main(["--model", model, "--h5", str(coverage_files["full"]), "-o", str(tmp_path / "ok.h5"), "-q"]) == 0
+    with h5py.File(tmp_path / "ok.h5") as p:
+        assert p["predictions"].shape[0] == 28
+    from helixer_tools.predict import predict_h5
+
+    with pytest.raises(UserError, match="coverage column 1 comes from half.bam"):
+        predict_h5(model, str(coverage_files["half"]), str(tmp_path / "x.h5"), progress=False)
+    with pytest.raises(UserError, match="has 2 coverage column.*trained on 1 .micromonas.rnaseq.bam"):
+        predict_h5(model, str(coverage_files["both"]), str(tmp_path / "x.h5"), progress=False)
+    with pytest.raises(UserError, match="has no evaluation/rnaseq_coverage"):
+        predict_h5(model, str(GENOME), str(tmp_path / "x.h5"), progress=False)
+    with pytest.raises(UserError, match="trained with coverage normalisation 'log', not 'none'"):
+        predict_h5(model, str(coverage_files["full"]), str(tmp_path / "x.h5"), coverage_norm="none", progress=False)
+    assert not (tmp_path / "x.h5").exists()
+    # an upstream coverage model (no BAM identities recorded) runs on coverage of the right width
+    assert cli.main(["--model", str(MODELS / "tiny.ft_cov.h5"), "--h5", str(coverage_files["full"]), "-o",
+                     str(tmp_path / "up.h5"), "--coverage-norm", "log", "-q"]) == 0
