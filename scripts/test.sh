@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --all
 . .venv/helixer-tools-env.sh
 # on the test command a missing layer is a failure, not a skip
-export HELIXER_TOOLS_REQUIRE_GALAXY=1 HELIXER_TOOLS_REQUIRE_STATIC_TOOLS=1
+export HELIXER_TOOLS_REQUIRE_GALAXY=1 HELIXER_TOOLS_REQUIRE_STATIC_TOOLS=1 HELIXER_TOOLS_REQUIRE_HELIXERPOST=1
 exec .venv/bin/python -m pytest -ra "$@"
