@@ -10,7 +10,8 @@
  *                      --train_route head (route 2, default) | whole (route 1) | coverage (route 3, needs --bams)
  *                      | scratch; --pretrained model.h5 (an upstream Helixer model or ours) except for scratch
  *   --route predict    genome FASTA (+ --bams for a coverage-tuned model) and --model -> base-wise predictions
- *                      (--overlap by default), padding aligned with the genome h5, for HelixerPost
+ *                      (--overlap by default), padding aligned with the genome h5, for HelixerPost;
+ *                      with --gff3 also the labels and a base-wise evaluation of the predictions against them
  *
  *   nextflow run main.nf -profile test,docker
  *   nextflow run main.nf --route labels --genome genome.fa.gz --gff3 genes.gff3 --species Athaliana
@@ -26,6 +27,7 @@ include { HELIXER_GEENUFF2H5     } from './modules/helixer/geenuff2h5/main'
 include { HELIXER_ADDCOVERAGE    } from './modules/helixer/addcoverage/main'
 include { HELIXER_TRAIN          } from './modules/helixer/train/main'
 include { HELIXER_PREDICT        } from './modules/helixer/predict/main'
+include { HELIXER_EVALUATE       } from './modules/helixer/evaluate/main'
 
 def ROUTES = ['fasta2h5', 'labels', 'coverage', 'train', 'predict']
 def TRAIN_ROUTES = ['head', 'whole', 'coverage', 'scratch']
@@ -41,7 +43,7 @@ workflow {
     def predicting = params.route == 'predict'
     def with_coverage = params.route == 'coverage' || (training && params.train_route == 'coverage') ||
         (predicting && params.bams)
-    def with_labels = params.route in ['labels', 'coverage', 'train']  // not 'predict'
+    def with_labels = params.route in ['labels', 'coverage', 'train'] || (predicting && params.gff3)
 
     if (!params.genome) {
         error "Missing --genome: a genome FASTA (plain or gzip)"
@@ -88,7 +90,7 @@ workflow {
     if (with_coverage) {
         bams = file(params.bams, checkIfExists: true).sort { it.name }
         bais = bams.collect { bam -> file("${bam}.bai", checkIfExists: true) }
-        ch_for_coverage = with_labels ? HELIXER_GEENUFF2H5.out.h5 : HELIXER_FASTA2H5.out.h5
+        ch_for_coverage = (with_labels && !predicting) ? HELIXER_GEENUFF2H5.out.h5 : HELIXER_FASTA2H5.out.h5
         ch_coverage = ch_for_coverage.map { meta, h5 ->
             [ meta + [ strandedness: params.strandedness ], h5, bams, bais ]
         }
@@ -98,6 +100,15 @@ workflow {
     if (predicting) {
         ch_genome_h5 = with_coverage ? HELIXER_ADDCOVERAGE.out.h5 : HELIXER_FASTA2H5.out.h5
         HELIXER_PREDICT(ch_genome_h5, file(params.model, checkIfExists: true))
+        if (with_labels) {
+            // channels joined on the genome's id (meta may differ: coverage adds strandedness);
+            // rows are joined on (seqid, start, end) by the tool
+            ch_labels_by_id = HELIXER_GEENUFF2H5.out.h5.map { meta, h5 -> [ meta.id, meta, h5 ] }
+            ch_predictions_by_id = HELIXER_PREDICT.out.predictions.map { meta, h5 -> [ meta.id, h5 ] }
+            HELIXER_EVALUATE(ch_labels_by_id.join(ch_predictions_by_id).map { id, meta, labels, predictions ->
+                [ meta, labels, predictions ]
+            })
+        }
     }
     if (training) {
         ch_train = ch_labels.filter { meta, h5 -> meta.set == 'training' }.map { meta, h5 -> h5 }

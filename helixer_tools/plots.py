@@ -53,3 +53,43 @@ def training_curves(rows: Sequence[dict], path: str | Path) -> None:
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)
+
+
+def evaluation_plot(results, path: str | Path) -> None:
+    """F1 scores of each predictions file side by side, and each one's genic confusion matrix (row-normalised)."""
+    plt = _pyplot()
+    import numpy as np
+
+    keys = [("genic_f1", "genic"), ("sub_genic_f1", "sub-genic"), ("phase_f1", "phase"), ("f1_intergenic", "intergenic"),
+            ("f1_UTR", "UTR"), ("f1_CDS", "CDS"), ("f1_intron", "intron")]
+    n = len(results)
+    fig, axes = plt.subplots(1, 1 + n, figsize=(6 + 3.6 * n, 4.2), gridspec_kw={"width_ratios": [2] + [1] * n})
+    ax = axes[0]
+    width = 0.8 / n
+    x = np.arange(len(keys))
+    for i, e in enumerate(results):
+        s = e.summary()
+        bars = ax.bar(x + (i - (n - 1) / 2) * width, [s[k] for k, _ in keys], width, label=e.name)
+        ax.bar_label(bars, fmt="%.2f", fontsize=7)
+    ax.set_xticks(x, [label for _, label in keys], rotation=30)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("F1 (base-wise)")
+    ax.set_title("F1 per class and summary")
+    ax.legend(fontsize=8)
+    for ax, e in zip(axes[1:], results):
+        m = e.scores.genic.matrix.astype(float)
+        m = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
+        ax.imshow(m, vmin=0, vmax=1, cmap="Blues")
+        classes = ["IG", "UTR", "CDS", "intron"]
+        ax.set_xticks(range(4), classes)
+        ax.set_yticks(range(4), classes)
+        for r in range(4):
+            for c in range(4):
+                ax.text(c, r, f"{m[r, c]:.2f}", ha="center", va="center", fontsize=7,
+                        color="white" if m[r, c] > 0.6 else "black")
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("reference")
+        ax.set_title(f"{e.name}\n(rows sum to 1)", fontsize=9)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)

@@ -259,5 +259,8 @@ def predict_h5(model_path: str, h5_path: str, output: str, overlap: bool = False
             attrs["model_config"] = spec.to_json()
             attrs["padding"] = "end"  # upstream >= 0.3.6 puts the padding of minus-strand rows first
             attrs["overlap"] = json.dumps({"offset": offset, "core_length": core} if overlap else None)
+            for name in ("data/seqids", "data/start_ends", "data/species"):  # which rows these are
+                if name in f:
+                    out.create(name, f[name].shape, f[name].dtype, data=f[name][:])
             out.provenance("helixer-predict", argv or [], {"model": model_path, "h5": h5_path})
     return {"rows": n_rows, "length": length}
