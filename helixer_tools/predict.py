@@ -100,9 +100,13 @@ def _run_model(net, inputs: list[np.ndarray], batch_size: int) -> tuple[np.ndarr
     phase = np.empty((n, length, 4), np.float32)
     for start in range(0, n, batch_size):
         part = [a[start:start + batch_size] for a in inputs]
+        k = len(part[0])
+        size = min(batch_size, 1 << (k - 1).bit_length())
+        if k < size:  # few batch shapes (full, or a power of two), so the compiled model compiles few times
+            part = [np.concatenate([a, np.zeros((size - k, *a.shape[1:]), a.dtype)]) for a in part]
         g, p = net.predict_on_batch(part if len(part) > 1 else part[0])
-        genic[start:start + len(part[0])] = np.asarray(g).reshape(len(part[0]), length, 4)
-        phase[start:start + len(part[0])] = np.asarray(p).reshape(len(part[0]), length, 4)
+        genic[start:start + k] = np.asarray(g)[:k].reshape(k, length, 4)
+        phase[start:start + k] = np.asarray(p)[:k].reshape(k, length, 4)
     return genic, phase
 
 
@@ -125,7 +129,9 @@ def predict_run(net, inputs: list[np.ndarray], batch_size: int, overlap: tuple[i
         flat = [a[lo:hi].reshape(total, *a.shape[2:]) for a in inputs]
         starts = window_starts(total, length, offset)
         windows = [np.stack([f[s:s + length] for s in starts]) for f in flat]
-        g, p = _run_model(net, windows, batch_size)
+        # one model call per piece, as upstream: the windows of a full piece (with its two extra rows)
+        full = len(window_starts((n + 2) * length, length, offset))
+        g, p = _run_model(net, windows, full)
         keep = slice((k - lo) * length, (k - lo + min(n, rows - k)) * length)
         genic[k:k + n] = overlap_average(g, starts, total, length, core)[keep].reshape(-1, length, 4)
         phase[k:k + n] = overlap_average(p, starts, total, length, core)[keep].reshape(-1, length, 4)
