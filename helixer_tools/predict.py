@@ -42,28 +42,26 @@ def row_runs(seqids: np.ndarray, start_ends: np.ndarray) -> Iterator[RowRun]:
             start = i
 
 
-def to_model_layout(rows: np.ndarray, lengths, minus: bool) -> np.ndarray:
-    """Rows as upstream feeds them: a padded minus-strand row has its padding moved to the start."""
+def _roll_padded(rows: np.ndarray, lengths, minus: bool, shift) -> np.ndarray:
+    """Roll each padded minus-strand row by ``shift(real bases, row width)``; other rows as they are."""
     if not minus:
         return rows
     out = rows.copy()
     width = rows.shape[1]
     for i, n in enumerate(lengths):
         if n < width:
-            out[i] = np.concatenate([rows[i, n:], rows[i, :n]])
+            out[i] = np.roll(rows[i], shift(n, width), axis=0)
     return out
+
+
+def to_model_layout(rows: np.ndarray, lengths, minus: bool) -> np.ndarray:
+    """Rows as upstream feeds them: a padded minus-strand row has its padding moved to the start."""
+    return _roll_padded(rows, lengths, minus, lambda n, width: width - n)
 
 
 def to_file_layout(rows: np.ndarray, lengths, minus: bool) -> np.ndarray:
     """The inverse of :func:`to_model_layout`: padding at the end of every row, as data/X."""
-    if not minus:
-        return rows
-    out = rows.copy()
-    width = rows.shape[1]
-    for i, n in enumerate(lengths):
-        if n < width:
-            out[i] = np.concatenate([rows[i, width - n:], rows[i, :width - n]])
-    return out
+    return _roll_padded(rows, lengths, minus, lambda n, width: n)
 
 
 def chunks_per_batch(length: int, offset: int, batch_size: int) -> int:
