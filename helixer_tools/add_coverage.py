@@ -58,6 +58,13 @@ class Column:
     sense_fraction: float | None = None  # coverage on the annotated strand / on either strand, genic bases
 
 
+def column_identity(col: Column | dict) -> tuple:
+    """What makes two coverage columns the same library: the BAM (name, size, header) and strandedness."""
+    if isinstance(col, dict):
+        return (col.get("name"), col.get("size"), col.get("header_md5"), col.get("strandedness"))
+    return (col.name, col.size, col.header_md5, col.strandedness)
+
+
 @dataclass
 class _Tally:
     reads: int = 0

@@ -26,7 +26,6 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import h5py
 import numpy as np
@@ -144,6 +143,19 @@ class ModelSpec:
             if self.coverage:
                 text += f", {self.coverage.channels} coverage column(s) ({self.coverage.norm})"
         return text
+
+
+def with_coverage_norm(spec: ModelSpec, norm: str | None, source: str) -> ModelSpec:
+    """``spec`` with another coverage normalisation: only for upstream models, which do not record theirs;
+    ours must be given their own."""
+    if norm is None:
+        return spec
+    if spec.coverage is None:
+        raise UserError(f"{source}: is not a coverage model; a coverage normalisation does not apply")
+    if spec.route != "upstream" and norm != spec.coverage.norm:
+        raise UserError(f"{source}: was trained with coverage normalisation {spec.coverage.norm!r}, not {norm!r}")
+    return dataclasses.replace(spec, head=dataclasses.replace(
+        spec.head, coverage=dataclasses.replace(spec.coverage, norm=norm)))
 
 
 # --------------------------------------------------------------------------------------------- building

@@ -142,7 +142,7 @@ def _coverage_inputs(spec, f, path: str):
     """The coverage datasets a coverage model needs from ``f``, checked against what it was trained on."""
     import logging
 
-    from .add_coverage import read_columns
+    from .add_coverage import column_identity, read_columns
     from .errors import UserError
 
     cov = spec.coverage
@@ -156,8 +156,7 @@ def _coverage_inputs(spec, f, path: str):
     for i, (trained, given) in enumerate(zip(cov.columns, columns), 1):
         if trained.get("size") is None or given.size is None:
             continue
-        if (trained["name"], trained["size"], trained["header_md5"], trained["strandedness"]) != \
-                (given.name, given.size, given.header_md5, given.strandedness):
+        if column_identity(trained) != column_identity(given):
             raise UserError(f"{path}: coverage column {i} comes from {given.name} ({given.strandedness}), the model "
                             f"was trained with {trained['name']} ({trained['strandedness']}) there; give the same "
                             "BAMs in the same order")
@@ -173,7 +172,6 @@ def predict_h5(model_path: str, h5_path: str, output: str, overlap: bool = False
                compression: str = "gzip", compression_level: int = 4, threads: int = 1,
                argv: list[str] | None = None, progress: bool = True) -> dict:
     """Write ``predictions`` and ``predictions_phase`` (N, L, 4) float16 of ``model_path`` on ``h5_path``."""
-    import dataclasses
     import json
     import os
 
@@ -186,12 +184,8 @@ def predict_h5(model_path: str, h5_path: str, output: str, overlap: bool = False
     from .training_data import normalise_coverage
 
     net, spec = M.load(model_path)
-    if coverage_norm is not None and spec.coverage is not None:
-        if spec.route != "upstream" and coverage_norm != spec.coverage.norm:
-            raise UserError(f"{model_path}: was trained with coverage normalisation {spec.coverage.norm!r}, "
-                            f"not {coverage_norm!r}")
-        spec = dataclasses.replace(spec, head=dataclasses.replace(
-            spec.head, coverage=dataclasses.replace(spec.coverage, norm=coverage_norm)))
+    if spec.coverage is not None:  # --coverage-norm is ignored for models without coverage
+        spec = M.with_coverage_norm(spec, coverage_norm, model_path)
     try:
         f = h5py.File(h5_path, "r")
     except OSError:

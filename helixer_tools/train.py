@@ -37,6 +37,7 @@ from .errors import UserError
 from .metrics import Scores
 from .model import Coverage, Head, ModelSpec, Trunk
 from .progress import Progress
+from .add_coverage import column_identity
 from .training_data import BatchStream, check_alike, open_parts, prefetch
 
 log = logging.getLogger("helixer_tools")
@@ -149,14 +150,7 @@ def resume_spec(checkpoint: str, head_only: bool = False, coverage_norm: str | N
             raise UserError(f"{checkpoint}: already trains only its head; --head-only is for whole models")
         return ModelSpec(trunk=spec.trunk, head=Head(join_lstm_layers=spec.trunk.lstm_layers), route="head",
                          provenance=provenance), weights
-    if coverage_norm is not None:
-        if spec.coverage is None:
-            raise UserError(f"{checkpoint}: is not a coverage model; --coverage-norm does not apply")
-        if spec.route != "upstream" and coverage_norm != spec.coverage.norm:
-            raise UserError(f"{checkpoint}: was trained with coverage normalisation {spec.coverage.norm!r}, "
-                            f"not {coverage_norm!r}")
-        spec = dataclasses.replace(spec, head=dataclasses.replace(
-            spec.head, coverage=dataclasses.replace(spec.coverage, norm=coverage_norm)))
+    spec = M.with_coverage_norm(spec, coverage_norm, checkpoint)
     route = spec.route
     if route == "upstream":
         route = "coverage" if spec.coverage else "whole"
@@ -256,8 +250,7 @@ def train(spec: ModelSpec, weights: dict | None, training: Sequence[str], valida
                 raise UserError(f"{training[0]}: has {len(columns)} coverage column(s), the model was trained on "
                                 f"{spec.coverage.channels}")
             for i, (old, new) in enumerate(zip(spec.coverage.columns, columns), 1):
-                if old.get("size") is not None and new.size is not None and \
-                        (old["name"], old["size"], old["header_md5"]) != (new.name, new.size, new.header_md5):
+                if old.get("size") is not None and new.size is not None and column_identity(old) != column_identity(new):
                     log.warning("coverage column %d: the model was trained on %s, %s has %s", i, old["name"],
                                 training[0], new.name)
         spec = dataclasses.replace(spec, head=dataclasses.replace(spec.head, coverage=dataclasses.replace(

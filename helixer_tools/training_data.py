@@ -25,7 +25,7 @@ from typing import Iterator, Sequence
 import h5py
 import numpy as np
 
-from .add_coverage import Column, read_columns
+from .add_coverage import Column, column_identity, read_columns
 from .errors import UserError
 from .model import Coverage
 
@@ -43,11 +43,6 @@ def normalise_coverage(counts: np.ndarray, norm: str) -> np.ndarray:
     elif norm == "linear":
         x = x / np.float32(100)
     return x.astype(np.float16)
-
-
-def column_identity(col: Column) -> tuple:
-    """What makes two coverage columns the same library: the BAM (name, size, header) and strandedness."""
-    return (col.name, col.size, col.header_md5, col.strandedness)
 
 
 @dataclass
