@@ -214,9 +214,10 @@ def predict_h5(model_path: str, h5_path: str, output: str, overlap: bool = False
             tf.config.threading.set_intra_op_parallelism_threads(threads)
         except RuntimeError:
             pass
-        from .train import use_xla
-
-        net.compile(jit_compile=use_xla())
+        # Not XLA-compiled: for inference XLA gains little per batch on CPU (0.23 vs 0.28 s for the tiny model,
+        # 7.45 vs 7.39 s for the released size, batch 32) but costs a compilation per batch shape (1-2 s each;
+        # docs/benchmarks.md), and on a GPU Keras' cuDNN LSTM kernels are the fast path anyway.
+        net.compile(jit_compile=False)
 
         def read(run: RowRun, lo: int, hi: int) -> list[np.ndarray]:
             rows = slice(run.first + lo, run.first + hi)
