@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -20,6 +19,7 @@ from typing import Sequence
 import h5py
 import numpy as np
 
+from .atomic import write_text
 from .errors import UserError
 from .metrics import GENIC_CLASSES, PHASE_CLASSES, Scores
 from .predict import to_file_layout
@@ -150,21 +150,17 @@ def report(results: list[Evaluation]) -> tuple[list[str], list[list]]:
 def write_outputs(results: list[Evaluation], tsv: str | None, json_path: str | None, plot: str | None) -> None:
     header, rows = report(results)
     if tsv:
-        _atomic_text(tsv, "\n".join(["\t".join(header)] + ["\t".join(
+        write_text(tsv, "\n".join(["\t".join(header)] + ["\t".join(
             [r[0], *(f"{v:.6f}" for v in r[1:])]) for r in rows]) + "\n")
     if json_path:
         data = {e.name: {"path": e.path, **e.summary(),
                          "genic_confusion": {"classes": list(GENIC_CLASSES), "matrix": e.scores.genic.matrix.tolist()},
                          "phase_confusion": {"classes": list(PHASE_CLASSES), "matrix": e.scores.phase.matrix.tolist()}}
                 for e in results}
-        _atomic_text(json_path, json.dumps(data, indent=1) + "\n")
+        write_text(json_path, json.dumps(data, indent=1) + "\n")
     if plot:
         from .plots import evaluation_plot
 
         evaluation_plot(results, plot)
 
 
-def _atomic_text(path: str, text: str) -> None:
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)

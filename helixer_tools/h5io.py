@@ -11,9 +11,9 @@ byte shuffling when they have more than one dimension, as upstream writes them.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
-import os
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +26,7 @@ import numpy as np
 from zlib_ng import zlib_ng
 
 from . import __version__
+from .atomic import atomic_path
 from .errors import UserError
 
 DEFAULT_SUBSEQUENCE_LENGTH = 21384
@@ -286,26 +287,23 @@ class H5Writer:
         self.path = Path(path)
         self.compression = compression
         self.level = level
-        self.tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
         self.file: h5py.File | None = None
+        self._open: contextlib.ExitStack | None = None
 
     def __enter__(self) -> "H5Writer":
         if self.path.is_dir():
             raise UserError(f"{self.path}: output path is a directory")
-        try:
-            self.file = h5py.File(self.tmp, "w")
-        except OSError as e:
-            raise UserError(f"{self.path}: cannot create output: {e}") from None
+        with contextlib.ExitStack() as stack:
+            tmp = stack.enter_context(atomic_path(self.path))
+            try:
+                self.file = stack.enter_context(h5py.File(tmp, "w"))
+            except OSError as e:
+                raise UserError(f"{self.path}: cannot create output: {e}") from None
+            self._open = stack.pop_all()
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            self.file.close()
-        finally:
-            if exc_type is None:
-                os.replace(self.tmp, self.path)
-            else:
-                self.tmp.unlink(missing_ok=True)
+        self._open.__exit__(exc_type, exc, tb)  # closes the file, then renames it into place or removes it
 
     def create(self, name: str, shape: tuple, dtype, data: np.ndarray | None = None, chunks: tuple | None = None,
                maxshape: tuple | None = None, fillvalue=None) -> h5py.Dataset:

@@ -31,6 +31,7 @@ import h5py
 import numpy as np
 
 from . import __version__
+from .atomic import atomic_path
 from .errors import UserError
 
 SPEC_ATTR = "helixer_tools_model"
@@ -282,24 +283,17 @@ def file_md5(path: str | Path) -> str:
 
 def save(model, spec: ModelSpec, path: str | Path, argv: list[str] | None = None) -> None:
     """Write a checkpoint (spec + weights) under a temporary name, then rename it into place."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs[SPEC_ATTR] = spec.to_json()
-            f.attrs["helixer_tools_tool"] = "helixer-train"
-            f.attrs["helixer_tools_version"] = __version__
-            if argv is not None:
-                f.attrs["helixer_tools_argv"] = json.dumps(list(argv))
-            group = f.create_group("weights")
-            for name, arrays in get_weights(model).items():
-                g = group.create_group(name)
-                for i, a in enumerate(arrays):
-                    g.create_dataset(str(i), data=a)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs[SPEC_ATTR] = spec.to_json()
+        f.attrs["helixer_tools_tool"] = "helixer-train"
+        f.attrs["helixer_tools_version"] = __version__
+        if argv is not None:
+            f.attrs["helixer_tools_argv"] = json.dumps(list(argv))
+        group = f.create_group("weights")
+        for name, arrays in get_weights(model).items():
+            g = group.create_group(name)
+            for i, a in enumerate(arrays):
+                g.create_dataset(str(i), data=a)
 
 
 def read(path: str | Path) -> tuple[ModelSpec, dict[str, list[np.ndarray]]]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Sequence
+
+from .atomic import atomic_path
 
 
 def _pyplot():
@@ -17,13 +18,8 @@ def _pyplot():
 
 
 def _save(fig, path: str | Path) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
-    try:
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, format="png")  # whatever the name (Galaxy: dataset_*.dat)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def training_curves(rows: Sequence[dict], path: str | Path) -> None:

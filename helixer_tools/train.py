@@ -33,6 +33,7 @@ from typing import Sequence
 import numpy as np
 
 from . import model as M
+from .atomic import atomic_path
 from .errors import UserError
 from .metrics import Scores
 from .model import Coverage, Head, ModelSpec, Trunk
@@ -220,13 +221,11 @@ class _Table:
         self.rows.append(row)
         if self.path is None:
             return
-        tmp = Path(self.path).with_name(f".{Path(self.path).name}.tmp-{os.getpid()}")
-        with open(tmp, "w", newline="") as f:
+        with atomic_path(self.path) as tmp, open(tmp, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(self.rows[0]), delimiter="\t", lineterminator="\n")
             writer.writeheader()
             for r in self.rows:
                 writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
-        os.replace(tmp, self.path)
 
 
 def train(spec: ModelSpec, weights: dict | None, training: Sequence[str], validation: Sequence[str], output: str,
