@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The main job on bundled example data, the first 1 Mbp of A. thaliana chromosome 1 (tests/data):
 # the training data of the fine-tuning routes (genome h5, GeenuFF database, labels h5 aligned with the
-# genome h5, and the same with RNA-seq coverage), then fine-tuning by route 2 (new head on a frozen
-# pretrained model) and route 3 (the same, reading RNA-seq coverage), with metrics and training curves.
+# genome h5, and the same with RNA-seq coverage), then fine-tuning by route 1 (the whole pretrained
+# network), route 2 (a new head on the frozen network) and route 3 (the same, reading RNA-seq coverage),
+# with metrics and training curves; last, the pretrained and the three tuned models predict the held-out
+# subsequences (with --overlap) and are scored side by side against the reference gene models.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -38,8 +40,8 @@ PY
 
 # Fine-tune: the window's subsequences starting before 700 kbp (both strands) train, the rest validate.
 # (A real genome is split by whole sequences.) The pretrained model is a small upstream Helixer model
-# trained on Micromonas pusilla (tests/data): route 2 trains a new head on it, route 3 one that also
-# reads the RNA-seq coverage.
+# trained on Micromonas pusilla (tests/data): route 1 retrains all of it, route 2 trains a new head on
+# it, route 3 one that also reads the RNA-seq coverage.
 .venv/bin/python - "$OUT" <<'PY'
 import sys
 import h5py
@@ -54,13 +56,28 @@ for name, rows in (("training", starts < 700_000), ("validation", starts >= 700_
     print(f"{out}/{name}_data.h5: {rows.sum()} subsequences")
 PY
 PRETRAINED=tests/data/micromonas/upstream_models/tiny.h5
-TRAIN_OPTS=(--data-dir "$OUT" --epochs 3 --batch-size 4 --learning-rate 1e-3 --class-weights 0.7,1.6,1.2,1.2
+TRAIN_OPTS=(--data-dir "$OUT" --epochs 12 --patience 4 --batch-size 4 --learning-rate 1e-3 --class-weights 0.7,1.6,1.2,1.2
             --transition-weights 1,12,3,1,12,3 --threads "$T")
+.venv/bin/helixer-train whole --pretrained "$PRETRAINED" "${TRAIN_OPTS[@]}" \
+    --output "$OUT/route1.model.h5" --metrics "$OUT/route1.metrics.tsv" --plot "$OUT/route1.training.png"
 .venv/bin/helixer-train head --pretrained "$PRETRAINED" --hidden-units 16 "${TRAIN_OPTS[@]}" \
     --output "$OUT/route2.model.h5" --metrics "$OUT/route2.metrics.tsv" --plot "$OUT/route2.training.png"
 .venv/bin/helixer-train coverage --pretrained "$PRETRAINED" --hidden-units 16 "${TRAIN_OPTS[@]}" \
     --output "$OUT/route3.model.h5" --metrics "$OUT/route3.metrics.tsv" --plot "$OUT/route3.training.png"
-for route in route2 route3; do
+for route in route1 route2 route3; do
     echo "$route: best validation genic F1 $(sort -t$'\t' -k7,7gr "$OUT/$route.metrics.tsv" | head -1 | cut -f7)" \
          "(metrics: $OUT/$route.metrics.tsv, curves: $OUT/$route.training.png)"
 done
+
+# Did tuning help? Predict the held-out subsequences with each model, score them side by side.
+for model in pretrained route1 route2 route3; do
+    path="$OUT/$model.model.h5"
+    [ "$model" = pretrained ] && path="$PRETRAINED"
+    .venv/bin/helixer-predict --model "$path" --h5 "$OUT/validation_data.h5" --overlap --threads "$T" \
+        --output "$OUT/$model.predictions.h5"
+done
+.venv/bin/helixer-evaluate --labels "$OUT/validation_data.h5" --names pretrained route1 route2 route3 \
+    --predictions "$OUT/pretrained.predictions.h5" "$OUT/route1.predictions.h5" "$OUT/route2.predictions.h5" "$OUT/route3.predictions.h5" \
+    --output "$OUT/evaluation.tsv" --json "$OUT/evaluation.json" --plot "$OUT/evaluation.png"
+cat "$OUT/evaluation.tsv"
+echo "side by side: $OUT/evaluation.tsv, $OUT/evaluation.png"
