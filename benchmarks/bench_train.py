@@ -11,6 +11,10 @@ included), and the steady training throughput in bases/s: the training steps of 
 (epoch 1 includes graph tracing and compilation; validation is not included). Upstream: its per-epoch
 "training took" log lines; ours: helixer-train's per-epoch "trained on ... bases/s" log lines.
 Goal (issue 5): >= 1.5x training throughput. Writes benchmarks/out/train.{md,json}.
+
+With --memory: peak RSS as the training set grows, both tools, tiny architecture, one epoch on all of
+A. thaliana chromosome 1 (2,848 subsequences; benchmarks/join_point.py makes its labels h5) against one
+epoch on the 1 Mbp window, validating on the 1 Mbp window in both. Writes benchmarks/out/train_memory.md.
 """
 
 from __future__ import annotations
@@ -67,11 +71,14 @@ def main():
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--archs", nargs="+", default=["tiny", "released_shape"], choices=list(ARCHS))
+    ap.add_argument("--memory", action="store_true", help="only the memory measurement (see above)")
     args = ap.parse_args()
     venv = upstream_venv()
     work = OUT / "train"
     work.mkdir(parents=True, exist_ok=True)
     data_dir, rows, length = labelled_data(work)
+    if args.memory:
+        return memory(venv, work, data_dir)
     bases_per_epoch = rows * length
     results = {}
     lines = ["| architecture | upstream wall s | ours wall s | wall speed-up | upstream train bases/s | "
@@ -112,6 +119,30 @@ def main():
     print("\n" + text)
     (OUT / "train.md").write_text(text)
     (OUT / "train.json").write_text(json.dumps(results, indent=1))
+
+
+def memory(venv, work, small_dir):
+    chr1 = OUT / "join_point/chr1.labels.h5"
+    if not chr1.exists():
+        sys.exit(f"{chr1} is missing: run benchmarks/join_point.py first")
+    big_dir = work / "data_chr1"
+    big_dir.mkdir(exist_ok=True)
+    for name, target in (("training_data.h5", chr1), ("validation_data.h5", small_dir / "validation_data.h5")):
+        if not (big_dir / name).exists():
+            (big_dir / name).symlink_to(target.resolve())
+    lines = ["| training set | upstream peak RSS MB | ours peak RSS MB | upstream wall s | ours wall s |",
+             "|---|---|---|---|---|"]
+    for label, data_dir in (("1 Mbp window (94 subsequences)", small_dir), ("chr1, 30.4 Mbp (2,848 subsequences)", big_dir)):
+        up = run_logged([str(venv / "bin/python"), str(venv / "bin/HybridModel.py"), "-d", str(data_dir),
+                         "-s", str(work / "mem.upstream.h5"), "-e", "1", *COMMON, *ARCHS["tiny"]], work / "mem.upstream.log")
+        us = run_logged([ours("helixer-train"), "scratch", "--data-dir", str(data_dir), "-o", str(work / "mem.ours.h5"),
+                         "-e", "1", "--threads", str(os.cpu_count()), *COMMON, *ARCHS["tiny"]], work / "mem.ours.log")
+        lines.append(f"| {label} | {up.peak_rss_mb:.0f} | {us.peak_rss_mb:.0f} | {up.seconds:.0f} | {us.seconds:.0f} |")
+        print(lines[-1], flush=True)
+    text = "\n".join(lines) + (f"\n\ntiny architecture, one epoch, batch 8; {platform.node()}: {os.cpu_count()} cores, "
+                               f"CPU only; {time.strftime('%Y-%m-%d')}\n")
+    print("\n" + text)
+    (OUT / "train_memory.md").write_text(text)
 
 
 if __name__ == "__main__":
