@@ -97,14 +97,11 @@ def _run_model(net, inputs: list[np.ndarray], batch_size: int) -> tuple[np.ndarr
     genic = np.empty((n, length, 4), np.float32)
     phase = np.empty((n, length, 4), np.float32)
     for start in range(0, n, batch_size):
-        part = [a[start:start + batch_size] for a in inputs]
-        k = len(part[0])
-        size = min(batch_size, 1 << (k - 1).bit_length())
-        if k < size:  # few batch shapes (full, or a power of two), so the compiled model compiles few times
-            part = [np.concatenate([a, np.zeros((size - k, *a.shape[1:]), a.dtype)]) for a in part]
+        part = [a[start:start + batch_size] for a in inputs]  # partial batches need no padding: Keras' predict
+        k = len(part[0])                                       # function stops retracing after two batch sizes
         g, p = net.predict_on_batch(part if len(part) > 1 else part[0])
-        genic[start:start + k] = np.asarray(g)[:k].reshape(k, length, 4)
-        phase[start:start + k] = np.asarray(p)[:k].reshape(k, length, 4)
+        genic[start:start + k] = np.asarray(g).reshape(k, length, 4)
+        phase[start:start + k] = np.asarray(p).reshape(k, length, 4)
     return genic, phase
 
 
