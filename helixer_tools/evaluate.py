@@ -26,7 +26,6 @@ from .predict import to_file_layout
 
 log = logging.getLogger("helixer_tools")
 POOL = 9
-BLOCK_ROWS = 64
 
 
 @dataclass
@@ -104,33 +103,27 @@ def evaluate(labels: str, predictions: Sequence[str], names: Sequence[str] | Non
                     log.warning("%s: %d rows of %s have no prediction and are not counted", path, missing, labels)
                 shift = _padding_first(pred, layout)
                 results.append(Evaluation(name, path, _score(pred, lab, pairs, keys, length, shift)))
-        rows_each = None
-        for e in results:  # every file must be scored on the same bases to compare
+        bases = int(results[0].scores.genic.matrix.sum())
+        for e in results[1:]:  # every file must be scored on the same bases to compare
             n = int(e.scores.genic.matrix.sum())
-            if rows_each is not None and n != rows_each:
+            if n != bases:
                 raise UserError(f"{e.path}: covers other rows of {labels} than {results[0].path} ({n} vs "
-                                f"{rows_each} bases); compare predictions of the same genome h5")
-            rows_each = n
+                                f"{bases} bases); compare predictions of the same genome h5")
     return results
 
 
 def _score(pred: h5py.File, lab: h5py.File, pairs: list[tuple[int, int]], keys: list[tuple], length: int,
            padding_first: bool) -> Scores:
     scores = Scores()
-    for start in range(0, len(pairs), BLOCK_ROWS):
-        block = pairs[start:start + BLOCK_ROWS]
-        for p_row, l_row in block:
-            genic = pred["predictions"][p_row].astype(np.float32)
-            phase = pred["predictions_phase"][p_row].astype(np.float32)
-            seqid, a, b = keys[p_row]
-            n = abs(b - a)
-            if padding_first and a > b and n < length:
-                genic = to_file_layout(genic[None], (n,), True)[0]
-                phase = to_file_layout(phase[None], (n,), True)[0]
-            sw = lab["data/sample_weights"][l_row]
-            steps = length // POOL
-            mask = np.repeat((sw.reshape(steps, POOL) != 0).all(axis=1), POOL)
-            scores.add(lab["data/y"][l_row], lab["data/phases"][l_row], genic, phase, mask)
+    for p_row, l_row in pairs:
+        genic = pred["predictions"][p_row].astype(np.float32)
+        phase = pred["predictions_phase"][p_row].astype(np.float32)
+        _, a, b = keys[p_row]
+        if padding_first and a > b:  # padded minus-strand rows back to padding last (full rows stay as they are)
+            genic, phase = (to_file_layout(x[None], (a - b,), True)[0] for x in (genic, phase))
+        sw = lab["data/sample_weights"][l_row]
+        mask = np.repeat((sw.reshape(length // POOL, POOL) != 0).all(axis=1), POOL)
+        scores.add(lab["data/y"][l_row], lab["data/phases"][l_row], genic, phase, mask)
     return scores
 
 

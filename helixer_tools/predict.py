@@ -16,10 +16,23 @@ Memory holds one sub-batch, never the genome's predictions.
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 from dataclasses import dataclass
 from typing import Iterator
 
+import h5py
 import numpy as np
+
+from . import model as M
+from .add_coverage import column_identity, read_columns
+from .errors import UserError
+from .h5io import H5Writer
+from .progress import Progress
+from .training_data import normalise_coverage
+
+log = logging.getLogger("helixer_tools")
 
 
 @dataclass(frozen=True)
@@ -137,11 +150,6 @@ def predict_run(net, inputs: list[np.ndarray], batch_size: int, overlap: tuple[i
 
 def _coverage_inputs(spec, f, path: str):
     """The coverage datasets a coverage model needs from ``f``, checked against what it was trained on."""
-    import logging
-
-    from .add_coverage import column_identity, read_columns
-    from .errors import UserError
-
     cov = spec.coverage
     columns, cov_ds, spl_ds = read_columns(f, cov.prefix)
     if cov_ds is None:
@@ -158,7 +166,7 @@ def _coverage_inputs(spec, f, path: str):
                             f"was trained with {trained['name']} ({trained['strandedness']}) there; give the same "
                             "BAMs in the same order")
     if cov.columns and any(c.size is None for c in columns):
-        logging.getLogger("helixer_tools").warning(
+        log.warning(
             "%s: its coverage columns do not record their BAMs; cannot check they are the ones the model was "
             "trained on", path)
     return cov_ds, spl_ds
@@ -169,17 +177,6 @@ def predict_h5(model_path: str, h5_path: str, output: str, overlap: bool = False
                compression: str = "gzip", compression_level: int = 4, threads: int = 1,
                argv: list[str] | None = None, progress: bool = True) -> dict:
     """Write ``predictions`` and ``predictions_phase`` (N, L, 4) float16 of ``model_path`` on ``h5_path``."""
-    import json
-    import os
-
-    import h5py
-
-    from . import model as M
-    from .errors import UserError
-    from .h5io import H5Writer
-    from .progress import Progress
-    from .training_data import normalise_coverage
-
     net, spec = M.load(model_path)
     if spec.coverage is not None:  # --coverage-norm is ignored for models without coverage
         spec = M.with_coverage_norm(spec, coverage_norm, model_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..model import COVERAGE_NORMS
 from . import common
 
 DESCRIPTION = """\
@@ -42,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="central part of each window that is kept (default: 3/4 of the subsequence length)")
     g.add_argument("--batch-size", "--val-test-batch-size", dest="batch_size", type=common.positive_int, default=32,
                    help="subsequences (windows, with --overlap) per model call")
-    g.add_argument("--coverage-norm", choices=("log", "linear", "none"), default=None,
+    g.add_argument("--coverage-norm", choices=COVERAGE_NORMS, default=None,
                    help="coverage normalisation of an upstream coverage model (upstream does not record it; "
                         "default log); must match for our models")
     return common.make_parser("helixer-predict", DESCRIPTION, [required, opts, common.h5_output_parser()])

@@ -8,6 +8,7 @@ import os
 import re
 import sys
 
+from ..model import COVERAGE_NORMS
 from . import common
 
 DESCRIPTION = """\
@@ -152,7 +153,7 @@ def _head_parser() -> argparse.ArgumentParser:
 def _coverage_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("coverage")
-    g.add_argument("--coverage-norm", choices=("log", "linear", "none"), default="log",
+    g.add_argument("--coverage-norm", choices=COVERAGE_NORMS, default="log",
                    help="coverage normalisation: log = ln(x + 1.1), linear = x / 100, none = raw counts "
                         "(upstream's default is none; its guide uses log)")
     g.add_argument("--join-at", choices=("last-lstm", "before-last-lstm"), default="last-lstm",
@@ -171,7 +172,7 @@ def _resume_parser() -> argparse.ArgumentParser:
     g.add_argument("--head-only", action="store_true",
                    help="train only the final layer of a whole model (an upstream route-2 model resumed with "
                         "--fine-tune-resume); other checkpoints keep the route they were made with")
-    g.add_argument("--coverage-norm", choices=("log", "linear", "none"), default=None,
+    g.add_argument("--coverage-norm", choices=COVERAGE_NORMS, default=None,
                    help="coverage normalisation of an upstream coverage model (upstream files do not record it; "
                         "default log); must match for our checkpoints")
     return p
