@@ -125,6 +125,7 @@ class Model:
     in_acceptor: np.ndarray  # int8: 0 none, 1 + intron type
     in_mask: np.ndarray  # int8
     back_slot: np.ndarray  # (S,) int32: a state's 4-bit back-pointer slot, -1 for states with one incoming move
+    can_end: np.ndarray  # (S,) bool: a path may end in this state (not in a young exon)
     names: tuple
 
 
@@ -209,7 +210,7 @@ def build_model(min_intron: int = U2_MIN_INTRON, min_exon: int = 1, upstream_cod
     return Model(len(names), np.array(label, np.int8), np.array(emission, np.int8), np.array(entry, np.int8),
                  np.array(donor, np.int8), np.array(dur, np.int32), np.array(ptr, np.int32),
                  np.array(src, np.int32), np.array(acc, np.int8), np.array(msk, np.int8),
-                 np.array(slots, np.int32), tuple(names))
+                 np.array(slots, np.int32), np.array(["~" not in nm for nm in names]), tuple(names))
 
 
 def base_penalties(x: np.ndarray) -> np.ndarray:
@@ -263,7 +264,7 @@ def _donor(bp, p, n, kind):
 
 
 @njit(cache=True, nogil=True)
-def _viterbi(bp, em, label, emission, entry_mask, donor, dur, in_ptr, in_src, in_acc, in_mask, back_slot):
+def _viterbi(bp, em, label, emission, entry_mask, donor, dur, in_ptr, in_src, in_acc, in_mask, back_slot, can_end):
     n = bp.shape[0]
     S = label.shape[0]
     INF = np.int64(1) << 62
@@ -340,9 +341,9 @@ def _viterbi(bp, em, label, emission, entry_mask, donor, dur, in_ptr, in_src, in
                 if back_slot[t] >= 0:
                     back[p + d, back_slot[t] >> 1] |= np.uint8(arg << (4 * (back_slot[t] & 1)))
     last = cost[n % R]
-    end = 0
+    end = 0  # intergenic; a region may end inside a gene, but not in an exon shorter than the minimum
     for s in range(S):
-        if last[s] < last[end]:
+        if can_end[s] and last[s] < last[end]:
             end = s
     # trace back: (state, end position) pairs from the end
     states = np.empty(n + 1, np.int32)
@@ -367,7 +368,7 @@ def decode(bases: np.ndarray, classes: np.ndarray, phases: np.ndarray, model: Mo
     bp = base_penalties(bases)
     em = emission_penalties(classes, phases)
     states, ends, total = _viterbi(bp, em, model.label, model.emission, model.entry_mask, model.donor, model.dur,
-                                   model.in_ptr, model.in_src, model.in_acceptor, model.in_mask, model.back_slot)
+                                   model.in_ptr, model.in_src, model.in_acceptor, model.in_mask, model.back_slot, model.can_end)
     labels = np.empty(len(bases), np.int8)
     starts = np.concatenate([[0], ends[:-1]])
     for s, a, b in zip(states, starts, ends):

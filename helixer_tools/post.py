@@ -348,6 +348,19 @@ def _runs(labels: np.ndarray):
     return [(int(labels[a]), int(a), int(b)) for a, b in zip(starts, ends)]
 
 
+def _exon_end(runs, i: int) -> int:
+    """End of the exon that run ``i`` is part of."""
+    while i + 1 < len(runs) and runs[i + 1][0] != hmm.INTRON:
+        i += 1
+    return runs[i][2]
+
+
+def _exon_start(runs, i: int) -> int:
+    while i > 0 and runs[i - 1][0] != hmm.INTRON:
+        i -= 1
+    return runs[i][1]
+
+
 _FEATURE = {hmm.UTR5: "five_prime_UTR", hmm.CDS: "CDS", hmm.UTR3: "three_prime_UTR"}
 
 
@@ -367,13 +380,16 @@ def genes_of_region(labels: np.ndarray, offset: int, params: Params):
                 final[current[0][1]:current[-1][2]] = hmm.IG
             else:
                 # a 5' or 3' UTR piece next to the start or stop codon that is shorter than the minimum is an
-                # artefact of the model's forced structure (every path passes through UTR): trimmed
+                # artefact of the model's forced structure (every path passes through UTR): trimmed, unless
+                # that would leave an exon shorter than the minimum
                 if len(current) > 1 and current[0][0] == hmm.UTR5 and current[1][0] == hmm.CDS and \
-                        current[0][2] - current[0][1] < params.min_utr_length:
+                        current[0][2] - current[0][1] < params.min_utr_length and \
+                        _exon_end(current, 1) - current[1][1] >= params.min_exon_length:
                     final[current[0][1]:current[0][2]] = hmm.IG
                     current.pop(0)
                 if len(current) > 1 and current[-1][0] == hmm.UTR3 and current[-2][0] == hmm.CDS and \
-                        current[-1][2] - current[-1][1] < params.min_utr_length:
+                        current[-1][2] - current[-1][1] < params.min_utr_length and \
+                        current[-2][2] - _exon_start(current, len(current) - 2) >= params.min_exon_length:
                     final[current[-1][1]:current[-1][2]] = hmm.IG
                     current.pop()
                 genes.append([(lab, a + offset, b + offset) for lab, a, b in current])
