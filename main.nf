@@ -10,7 +10,8 @@
  *                      --train_route head (route 2, default) | whole (route 1) | coverage (route 3, needs --bams)
  *                      | scratch; --pretrained model.h5 (an upstream Helixer model or ours) except for scratch
  *   --route predict    genome FASTA (+ --bams for a coverage-tuned model) and --model -> base-wise predictions
- *                      (--overlap by default), padding aligned with the genome h5, for HelixerPost;
+ *                      (--overlap by default), padding aligned with the genome h5, and their gene models
+ *                      (GFF3, helixer-post: HelixerPost's algorithm);
  *                      with --gff3 also the labels and a base-wise evaluation of the predictions against them
  *
  *   nextflow run main.nf -profile test,docker
@@ -28,6 +29,7 @@ include { HELIXER_ADDCOVERAGE    } from './modules/helixer/addcoverage/main'
 include { HELIXER_TRAIN          } from './modules/helixer/train/main'
 include { HELIXER_PREDICT        } from './modules/helixer/predict/main'
 include { HELIXER_EVALUATE       } from './modules/helixer/evaluate/main'
+include { HELIXER_POST           } from './modules/helixer/post/main'
 
 def ROUTES = ['fasta2h5', 'labels', 'coverage', 'train', 'predict']
 def TRAIN_ROUTES = ['head', 'whole', 'coverage', 'scratch']
@@ -100,6 +102,10 @@ workflow {
     if (predicting) {
         ch_genome_h5 = with_coverage ? HELIXER_ADDCOVERAGE.out.h5 : HELIXER_FASTA2H5.out.h5
         HELIXER_PREDICT(ch_genome_h5, file(params.model, checkIfExists: true))
+        // gene models: the genome h5 and its predictions, joined on the genome's id
+        ch_genome_by_id = ch_genome_h5.map { meta, h5 -> [ meta.id, meta, h5 ] }
+        HELIXER_POST(ch_genome_by_id.join(HELIXER_PREDICT.out.predictions.map { meta, h5 -> [ meta.id, h5 ] })
+            .map { id, meta, h5, predictions -> [ meta, h5, predictions ] })
         if (with_labels) {
             // channels joined on the genome's id (meta may differ: coverage adds strandedness);
             // rows are joined on (seqid, start, end) by the tool
