@@ -213,29 +213,56 @@ def build_model(min_intron: int = U2_MIN_INTRON, min_exon: int = 1, upstream_cod
                  np.array(slots, np.int32), np.array(["~" not in nm for nm in names]), tuple(names))
 
 
-def base_penalties(x: np.ndarray) -> np.ndarray:
-    """(n, 4) one-hot bases (C, A, T, G) -> -log2 penalties relative to the likeliest base, float64."""
-    nlp = -np.log2(np.maximum(x.astype(np.float64), PROB_FLOOR))
-    return nlp - nlp.min(axis=1, keepdims=True)
+@njit(cache=True, nogil=True)
+def _base_penalties(x, out):
+    for i in range(x.shape[0]):
+        lo = math.inf
+        for b in range(4):
+            v = -math.log2(max(np.float64(x[i, b]), PROB_FLOOR))
+            out[i, b] = v
+            lo = min(lo, v)
+        for b in range(4):
+            out[i, b] -= lo
 
 
-def emission_penalties(classes: np.ndarray, phases: np.ndarray) -> np.ndarray:
-    """(n, 4) class and phase probabilities -> (n, 7) penalties: intergenic, UTR, CDS phase 0/1/2, intron
-    (each relative to the likeliest of the six), and phase 2's absolute -log2 (upstream's Coding1)."""
-    cls = classes.astype(np.float32).astype(np.float64)
-    ph = phases.astype(np.float32).astype(np.float64)
-    coding = cls[:, 2]
-    total = ph[:, 1] + ph[:, 2] + ph[:, 3]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(total > 0.0, coding / total, 0.0)
-    scaled = np.where((total > 0.0)[:, None], ph[:, 1:4] * scale[:, None], (coding / 3.0)[:, None])
-    blended = scaled * PHASE_RETAIN + coding[:, None] * PHASE_DILUTE
-    probs = np.column_stack([cls[:, 0], cls[:, 1], blended, cls[:, 3]])
-    nlp = -np.log2(np.maximum(probs, PROB_FLOOR))
-    out = np.empty((len(nlp), 7), np.float64)
-    out[:, :6] = nlp - nlp.min(axis=1, keepdims=True)
-    out[:, 6] = nlp[:, 4]
-    return out
+@njit(cache=True, nogil=True)
+def _emission_penalties(cls, ph, out):
+    probs = np.empty(6, np.float64)
+    for i in range(cls.shape[0]):
+        coding = np.float64(cls[i, 2])
+        p0, p1, p2 = np.float64(ph[i, 1]), np.float64(ph[i, 2]), np.float64(ph[i, 3])
+        total = p0 + p1 + p2
+        if total > 0.0:
+            scale = coding / total
+            p0, p1, p2 = p0 * scale, p1 * scale, p2 * scale
+        else:
+            p0 = p1 = p2 = coding / 3.0
+        probs[0] = cls[i, 0]
+        probs[1] = cls[i, 1]
+        probs[2] = p0 * PHASE_RETAIN + coding * PHASE_DILUTE
+        probs[3] = p1 * PHASE_RETAIN + coding * PHASE_DILUTE
+        probs[4] = p2 * PHASE_RETAIN + coding * PHASE_DILUTE
+        probs[5] = cls[i, 3]
+        lo = math.inf
+        for k in range(6):
+            v = -math.log2(max(probs[k], PROB_FLOOR))
+            out[i, k] = v
+            lo = min(lo, v)
+        out[i, 6] = out[i, 4]
+        for k in range(6):
+            out[i, k] -= lo
+
+
+def penalties(bases: np.ndarray, classes: np.ndarray, phases: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per base: (n, 4) -log2 penalties of the bases (C, A, T, G) relative to the likeliest, and (n, 7)
+    emission penalties: intergenic, UTR, CDS phase 0/1/2, intron (each relative to the likeliest of the
+    six), and phase 2's absolute -log2 (upstream's Coding1). Inputs of any float type (float16 files)."""
+    n = len(bases)
+    bp = np.empty((n, 4), np.float64)
+    _base_penalties(bases.astype(np.float32), bp)
+    em = np.empty((n, 7), np.float64)
+    _emission_penalties(classes.astype(np.float32), phases.astype(np.float32), em)
+    return bp, em
 
 
 @njit(cache=True, nogil=True)
@@ -264,23 +291,17 @@ def _donor(bp, p, n, kind):
 
 
 @njit(cache=True, nogil=True)
-def _viterbi(bp, em, label, emission, entry_mask, donor, dur, in_ptr, in_src, in_acc, in_mask, back_slot, can_end):
-    n = bp.shape[0]
-    S = label.shape[0]
+def _forward(bp, em, off, p0, p1, n, cost, back, back_off, emission, entry_mask, donor, dur, in_ptr, in_src,
+             in_acc, in_mask, back_slot):
+    """Viterbi steps p0 <= p < p1 of a region of n bases: from the costs of end position p (ring ``cost``,
+    R rows) to those of p + duration. ``bp``/``em`` row i is position off + i. With a non-empty ``back``,
+    the choice made for (end position q, state) goes to back[q - back_off] (4 bits per state slot)."""
+    S = emission.shape[0]
+    R = cost.shape[0]
     INF = np.int64(1) << 62
-    R = 1
-    for s in range(S):
-        if dur[s] + 1 > R:
-            R = dur[s] + 1
-    cost = np.full((R, S), INF, np.int64)
-    slots = 0
-    for s in range(S):
-        if back_slot[s] >= 0:
-            slots += 1
-    # which incoming move (index within the target's list), 4 bits per state with a choice
-    back = np.zeros((n + 1, (slots + 1) // 2), np.uint8)
-    cost[0, 0] = 0  # the root: intergenic, no base consumed
-    for p in range(n):
+    record = back.shape[0] > 0
+    for p in range(p0, p1):
+        i = p - off
         row = cost[p % R]
         nxt = cost[(p + 1) % R]
         for t in range(S):
@@ -291,8 +312,8 @@ def _viterbi(bp, em, label, emission, entry_mask, donor, dur, in_ptr, in_src, in
             if d == 1:
                 en = 0.0
                 if entry_mask[t] != 0:
-                    en = _min_masked(bp, p, entry_mask[t]) * 1000.0
-                e = em[p, emission[t]]
+                    en = _min_masked(bp, i, entry_mask[t]) * 1000.0
+                e = em[i, emission[t]]
                 best = INF
                 arg = 0
                 for k in range(in_ptr[t], in_ptr[t + 1]):
@@ -305,24 +326,26 @@ def _viterbi(bp, em, label, emission, entry_mask, donor, dur, in_ptr, in_src, in
                         if p < 2:
                             continue
                         if acc == 3:  # AT-AC: ends in AC
-                            ex = bp[p - 2, 1] + bp[p - 1, 0]
+                            ex = bp[i - 2, 1] + bp[i - 1, 0]
                         else:  # ends in AG
-                            ex = bp[p - 2, 1] + bp[p - 1, 3]
+                            ex = bp[i - 2, 1] + bp[i - 1, 3]
                     if in_mask[k] != 0:
-                        ex = ex + _min_masked(bp, p, in_mask[k]) * 1000.0
+                        ex = ex + _min_masked(bp, i, in_mask[k]) * 1000.0
                     w = ((ex + en) + e) * 1e6
                     c = c0 + np.int64(w)
                     if c < best:
                         best = c
                         arg = k - in_ptr[t]
                 nxt[t] = best
-                if back_slot[t] >= 0:
-                    back[p + 1, back_slot[t] >> 1] |= np.uint8(arg << (4 * (back_slot[t] & 1)))
+                if record and back_slot[t] >= 0:
+                    back[p + 1 - back_off, back_slot[t] >> 1] |= np.uint8(arg << (4 * (back_slot[t] & 1)))
             else:
                 if p + d > n:
                     continue
                 tgt = cost[(p + d) % R]
-                dn = _donor(bp, p, n, donor[t])
+                dn = -1.0
+                if p >= 2 or donor[t] != 1:
+                    dn = _donor(bp, i, n - off, donor[t])
                 best = INF
                 arg = 0
                 if dn >= 0.0:
@@ -334,43 +357,70 @@ def _viterbi(bp, em, label, emission, entry_mask, donor, dur, in_ptr, in_src, in
                 if best < INF:
                     w = dn
                     col = emission[t]
-                    for q in range(p, p + d):
+                    for q in range(i, i + d):
                         w = w + em[q, col]
                     best = best + np.int64(w * 1e6)
                 tgt[t] = best
-                if back_slot[t] >= 0:
-                    back[p + d, back_slot[t] >> 1] |= np.uint8(arg << (4 * (back_slot[t] & 1)))
-    last = cost[n % R]
-    end = 0  # intergenic; a region may end inside a gene, but not in an exon shorter than the minimum
-    for s in range(S):
-        if can_end[s] and last[s] < last[end]:
-            end = s
-    # trace back: (state, end position) pairs from the end
-    states = np.empty(n + 1, np.int32)
-    ends = np.empty(n + 1, np.int64)
-    m = 0
-    p = n
-    s = end
-    while p > 0:
-        states[m] = s
-        ends[m] = p
-        m += 1
+                if record and back_slot[t] >= 0:
+                    back[p + d - back_off, back_slot[t] >> 1] |= np.uint8(arg << (4 * (back_slot[t] & 1)))
+
+
+@njit(cache=True, nogil=True)
+def _trace(back, back_off, first_step, q, s, label, dur, in_ptr, in_src, back_slot, labels, labels_off):
+    """Follow the choices back from state s ending at q while its move was made at a step >= first_step,
+    writing labels of positions labels_off + i; returns the (q, s) where it stopped."""
+    while q > 0 and q - dur[s] >= first_step:
+        a = q - dur[s]
+        for j in range(a, q):
+            labels[j - labels_off] = label[s]
         k = in_ptr[s]
         if back_slot[s] >= 0:
-            k += (back[p, back_slot[s] >> 1] >> (4 * (back_slot[s] & 1))) & 15
-        p -= dur[s]
+            k += (back[q - back_off, back_slot[s] >> 1] >> (4 * (back_slot[s] & 1))) & 15
+        q = a
         s = in_src[k]
-    return states[:m][::-1].copy(), ends[:m][::-1].copy(), last[end]
+    return q, s
 
 
-def decode(bases: np.ndarray, classes: np.ndarray, phases: np.ndarray, model: Model):
-    """Cheapest path through ``model`` for one region: (label per base as int8 array, total cost)."""
-    bp = base_penalties(bases)
-    em = emission_penalties(classes, phases)
-    states, ends, total = _viterbi(bp, em, model.label, model.emission, model.entry_mask, model.donor, model.dur,
-                                   model.in_ptr, model.in_src, model.in_acceptor, model.in_mask, model.back_slot, model.can_end)
-    labels = np.empty(len(bases), np.int8)
-    starts = np.concatenate([[0], ends[:-1]])
-    for s, a, b in zip(states, starts, ends):
-        labels[a:b] = model.label[s]
-    return labels, int(total)
+SEGMENT = 1 << 18  # bases per forward segment: longer regions are solved in segments with checkpoints
+
+
+def solve(read, n: int, model: Model, segment: int = SEGMENT) -> np.ndarray:
+    """The cheapest path through ``model`` for a region of ``n`` bases, as a label per base (int8).
+    ``read(a, b)`` gives the :func:`penalties` of positions [a, b). Memory is bounded by the segment length
+    whatever the region's: a forward pass keeps the cost ring at every segment start (checkpoints); the
+    trace-back then re-runs each segment from its checkpoint, last first, with back-pointers."""
+    m = model
+    R = int(m.dur.max()) + 1
+    slots = int((m.back_slot >= 0).sum())
+    INF = np.int64(1) << 62
+
+    def run(c, cost, back):
+        p1 = min(c + segment, n)
+        lo, hi = max(0, c - 2), min(n, p1 + R)
+        bp, em = read(lo, hi)
+        _forward(bp, em, lo, c, p1, n, cost, back, c, m.emission, m.entry_mask, m.donor, m.dur, m.in_ptr,
+                 m.in_src, m.in_acceptor, m.in_mask, m.back_slot)
+
+    cost = np.full((R, m.n_states), INF, np.int64)
+    cost[0, 0] = 0  # the root: intergenic, no base consumed
+    starts = list(range(0, n, segment))
+    checkpoints = []
+    no_back = np.zeros((0, 1), np.uint8)
+    single = len(starts) == 1
+    back = np.zeros((min(segment, n) + R, (slots + 1) // 2), np.uint8)
+    for c in starts:
+        checkpoints.append(None if single else cost.copy())
+        run(c, cost, back if single else no_back)
+    last = cost[n % R]
+    ok = np.flatnonzero(m.can_end)  # a region may end inside a gene, not in an exon shorter than the minimum
+    end = int(ok[np.argmin(last[ok])])  # the first of equal costs: intergenic before the others
+    labels = np.empty(n, np.int8)
+    q, s = n, end
+    for j in range(len(starts) - 1, -1, -1):
+        c = starts[j]
+        if not single:
+            back[:] = 0
+            run(c, checkpoints[j], back)
+            checkpoints[j] = None
+        q, s = _trace(back, c, c, q, s, m.label, m.dur, m.in_ptr, m.in_src, m.back_slot, labels, 0)
+    return labels

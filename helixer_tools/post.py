@@ -442,14 +442,18 @@ _LABEL_CLASS = np.array([0, 1, 2, 3, 1], np.int64)  # IG, UTR5, CDS, intron, UTR
 def _decode_region(region, inputs: Inputs, params: Params, model: hmm.Model, reader: "StrandReader", lock):
     si, strand, a, b = region
     sr = inputs.strands[si][strand]
-    with lock:  # h5py serialises reads anyway; decoding runs without the GIL
-        x, cls, ph = reader.span(sr, a, b)
-    labels, _ = hmm.decode(x, cls, ph, model)
+    raw = np.empty(b - a, np.int8)
+
+    def read(lo: int, hi: int):
+        with lock:  # h5py serialises reads anyway; decoding runs without the GIL
+            x, cls, ph = reader.span(sr, a + lo, a + hi)
+        raw[lo:hi] = cls.argmax(axis=1)
+        return hmm.penalties(x, cls, ph)
+
+    labels = hmm.solve(read, b - a, model)
     genes, final = genes_of_region(labels, a, params)
     # confusion of this region: raw argmax vs the gene models (it was counted as intergenic before)
-    raw = cls.argmax(axis=1).astype(np.int64)
-    conf = np.zeros((4, 4), np.int64)
-    np.add.at(conf, (raw, _LABEL_CLASS[final]), 1)
+    conf = np.bincount(raw.astype(np.int64) * 4 + _LABEL_CLASS[final], minlength=16).reshape(4, 4)
     conf[:, 0] -= np.bincount(raw, minlength=4)
     return si, strand, [to_gene(runs, si, strand, inputs.lengths[si]) for runs in genes], conf, b - a
 
