@@ -4,7 +4,8 @@
 # genome h5, and the same with RNA-seq coverage), then fine-tuning by route 1 (the whole pretrained
 # network), route 2 (a new head on the frozen network) and route 3 (the same, reading RNA-seq coverage),
 # with metrics and training curves; last, the pretrained and the three tuned models predict the held-out
-# subsequences (with --overlap) and are scored side by side against the reference gene models.
+# subsequences (with --overlap) and are scored side by side against the reference gene models; and the
+# product: gene models (GFF3) of the whole window from the route 3 model's predictions (helixer-post).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -81,3 +82,11 @@ done
     --output "$OUT/evaluation.tsv" --json "$OUT/evaluation.json" --plot "$OUT/evaluation.png"
 cat "$OUT/evaluation.tsv"
 echo "side by side: $OUT/evaluation.tsv, $OUT/evaluation.png"
+
+# The product: gene models of the whole window from the route 3 model (it reads the RNA-seq coverage).
+.venv/bin/helixer-predict --model "$OUT/route3.model.h5" --h5 "$OUT/athaliana_1M.coverage.h5" --overlap --threads "$T" \
+    --output "$OUT/route3.genome.predictions.h5"
+.venv/bin/helixer-post --h5 "$OUT/athaliana_1M.coverage.h5" --predictions "$OUT/route3.genome.predictions.h5" \
+    --output "$OUT/route3.gff3" --stats "$OUT/route3.post_stats.tsv" --threads "$T"
+echo "gene models of the tuned model: $OUT/route3.gff3 ($(grep -c $'\tgene\t' "$OUT/route3.gff3") genes;" \
+     "agreement with its predictions: $OUT/route3.post_stats.tsv)"
