@@ -171,7 +171,8 @@ def copy_dataset(src: h5py.Dataset, dst_file: h5py.File, name: str | None = None
     return dst
 
 
-def copy_rows(src_path: str | Path, dst_path: str | Path, rows: Sequence[int], tool: str, argv: Sequence[str]) -> None:
+def copy_rows(src_path: str | Path, dst_path: str | Path, rows: Sequence[int], tool: str, argv: Sequence[str],
+              inputs: dict[str, str] | None = None) -> None:
     """Write a new h5 with only ``rows`` of ``src_path`` (e.g. a training/validation split), atomically.
 
     Every dataset whose first axis is the row axis is cut; other datasets and all attributes are kept.
@@ -207,7 +208,7 @@ def copy_rows(src_path: str | Path, dst_path: str | Path, rows: Sequence[int], t
         src.visititems(visit)
         for key, value in src.attrs.items():
             out.file.attrs[key] = value
-        out.provenance(tool, argv, {"h5": str(src_path)})
+        out.provenance(tool, argv, inputs or {"h5": str(src_path)})
 
 
 @dataclass(frozen=True)
