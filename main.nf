@@ -13,6 +13,10 @@
  *                      (--overlap by default), padding aligned with the genome h5, and their gene models
  *                      (GFF3, helixer-post: HelixerPost's algorithm);
  *                      with --gff3 also the labels and a base-wise evaluation of the predictions against them
+ *   --route pseudolabels  the fine-tuning guide's labels without a reference (routes 2/3): --model predicts the
+ *                      genome, helixer-post makes gene models, they become labels (+ coverage with --bams),
+ *                      helixer-select keeps the most confident subsequences (--keep_fraction) and helixer-split
+ *                      splits them into training_data.h5 and validation_data.h5 (--split_by sequence|region)
  *
  *   nextflow run main.nf -profile test,docker
  *   nextflow run main.nf --route labels --genome genome.fa.gz --gff3 genes.gff3 --species Athaliana
@@ -30,8 +34,13 @@ include { HELIXER_TRAIN          } from './modules/helixer/train/main'
 include { HELIXER_PREDICT        } from './modules/helixer/predict/main'
 include { HELIXER_EVALUATE       } from './modules/helixer/evaluate/main'
 include { HELIXER_POST           } from './modules/helixer/post/main'
+include { HELIXER_SELECT         } from './modules/helixer/select/main'
+include { HELIXER_SPLIT          } from './modules/helixer/split/main'
+include { HELIXER_IMPORT2GEENUFF as HELIXER_IMPORT2GEENUFF_PSEUDO } from './modules/helixer/import2geenuff/main'
+include { HELIXER_GEENUFF2H5 as HELIXER_GEENUFF2H5_PSEUDO         } from './modules/helixer/geenuff2h5/main'
+include { HELIXER_ADDCOVERAGE as HELIXER_ADDCOVERAGE_PSEUDO       } from './modules/helixer/addcoverage/main'
 
-def ROUTES = ['fasta2h5', 'labels', 'coverage', 'train', 'predict']
+def ROUTES = ['fasta2h5', 'labels', 'coverage', 'train', 'predict', 'pseudolabels']
 def TRAIN_ROUTES = ['head', 'whole', 'coverage', 'scratch']
 
 workflow {
@@ -42,10 +51,11 @@ workflow {
     if (training && !(params.train_route in TRAIN_ROUTES)) {
         error "Unknown --train_route '${params.train_route}': choose one of ${TRAIN_ROUTES.join(', ')}"
     }
-    def predicting = params.route == 'predict'
+    def pseudo = params.route == 'pseudolabels'
+    def predicting = params.route == 'predict' || pseudo
     def with_coverage = params.route == 'coverage' || (training && params.train_route == 'coverage') ||
         (predicting && params.bams)
-    def with_labels = params.route in ['labels', 'coverage', 'train'] || (predicting && params.gff3)
+    def with_labels = params.route in ['labels', 'coverage', 'train'] || (params.route == 'predict' && params.gff3)
 
     if (!params.genome) {
         error "Missing --genome: a genome FASTA (plain or gzip)"
@@ -106,6 +116,26 @@ workflow {
         ch_genome_by_id = ch_genome_h5.map { meta, h5 -> [ meta.id, meta, h5 ] }
         HELIXER_POST(ch_genome_by_id.join(HELIXER_PREDICT.out.predictions.map { meta, h5 -> [ meta.id, h5 ] })
             .map { id, meta, h5, predictions -> [ meta, h5, predictions ] })
+        if (pseudo) {
+            // the model's own gene models become labels of the genome's rows (and get the same coverage)
+            ch_fasta_by_id = ch_genome.map { meta, fasta -> [ meta.id, fasta ] }
+            HELIXER_IMPORT2GEENUFF_PSEUDO(HELIXER_POST.out.gff3.map { meta, gff3 -> [ meta.id, meta, gff3 ] }
+                .join(ch_fasta_by_id).map { id, meta, gff3, fasta -> [ meta, gff3, fasta ] })
+            HELIXER_GEENUFF2H5_PSEUDO(HELIXER_IMPORT2GEENUFF_PSEUDO.out.db.map { meta, db -> [ meta.id, meta, db ] }
+                .join(HELIXER_FASTA2H5.out.h5.map { meta, h5 -> [ meta.id, h5 ] })
+                .map { id, meta, db, h5 -> [ meta, db, h5 ] })
+            ch_pseudo = HELIXER_GEENUFF2H5_PSEUDO.out.h5
+            if (with_coverage) {
+                HELIXER_ADDCOVERAGE_PSEUDO(ch_pseudo.map { meta, h5 ->
+                    [ meta + [ strandedness: params.strandedness ], h5, bams, bais ]
+                })
+                ch_pseudo = HELIXER_ADDCOVERAGE_PSEUDO.out.h5
+            }
+            HELIXER_SELECT(ch_pseudo.map { meta, h5 -> [ meta.id, meta, h5 ] }
+                .join(HELIXER_PREDICT.out.predictions.map { meta, h5 -> [ meta.id, h5 ] })
+                .map { id, meta, labels, predictions -> [ meta, labels, predictions ] })
+            HELIXER_SPLIT(HELIXER_SELECT.out.h5)
+        }
         if (with_labels) {
             // channels joined on the genome's id (meta may differ: coverage adds strandedness);
             // rows are joined on (seqid, start, end) by the tool
