@@ -39,23 +39,13 @@ with h5py.File(sys.argv[1], "r") as f:
               f"{100 * col['sense_fraction']:.1f}% of the coverage on genes on their strand ({col['strandedness']})")
 PY
 
-# Fine-tune: the window's subsequences starting before 700 kbp (both strands) train, the rest validate.
-# (A real genome is split by whole sequences.) The pretrained model is a small upstream Helixer model
-# trained on Micromonas pusilla (tests/data): route 1 retrains all of it, route 2 trains a new head on
+# Fine-tune: the window is one sequence, so it is split by region (helixer-split --by-region): blocks of
+# 10 subsequences (213,840 bp, both strands together) to training or validation, seeded; a genome of many
+# sequences is split by whole sequences (the default). The pretrained model is a small upstream Helixer
+# model trained on Micromonas pusilla (tests/data): route 1 retrains all of it, route 2 trains a new head on
 # it, route 3 one that also reads the RNA-seq coverage.
-.venv/bin/python - "$OUT" <<'PY'
-import sys
-import h5py
-import numpy as np
-from helixer_tools.h5io import copy_rows
-out = sys.argv[1]
-src = f"{out}/athaliana_1M.coverage.h5"
-with h5py.File(src, "r") as f:
-    starts = f["data/start_ends"][:].min(axis=1)
-for name, rows in (("training", starts < 700_000), ("validation", starts >= 700_000)):
-    copy_rows(src, f"{out}/{name}_data.h5", np.flatnonzero(rows), "example.sh", [])
-    print(f"{out}/{name}_data.h5: {rows.sum()} subsequences")
-PY
+.venv/bin/helixer-split --h5 "$OUT/athaliana_1M.coverage.h5" --output-dir "$OUT" --by-region --block-size 213840 \
+    --val-fraction 0.2 --seed 1 --report "$OUT/split.tsv"
 PRETRAINED=tests/data/micromonas/upstream_models/tiny.h5
 TRAIN_OPTS=(--data-dir "$OUT" --epochs 12 --patience 4 --batch-size 4 --learning-rate 1e-3 --class-weights 0.7,1.6,1.2,1.2
             --transition-weights 1,12,3,1,12,3 --threads "$T")
