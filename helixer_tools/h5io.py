@@ -377,3 +377,45 @@ def run_ordered(jobs: Iterator[tuple[Job, int]], threads: int, progress: Callabl
             future.cancel()
         if owned:
             pool.shutdown(wait=True)
+
+
+def open_h5(path: str | Path) -> h5py.File:
+    """Open an input h5 for reading, or a one-line error naming it."""
+    if not Path(path).is_file():
+        raise UserError(f"{path}: no such file")
+    try:
+        return h5py.File(path, "r")
+    except OSError:
+        raise UserError(f"{path}: not an HDF5 file") from None
+
+
+def names(values) -> list[str]:
+    """Sequence ids or species of an h5 (bytes) as str."""
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+
+
+def species_of(f: h5py.File) -> list[str]:
+    """The distinct species of an h5 file's rows (none without data/species)."""
+    return sorted(set(names(np.unique(f["data/species"][:])))) if "data/species" in f else []
+
+
+def predictions_padding(path: str, predictions: h5py.File, start_ends: np.ndarray, length: int,
+                        given: str | None) -> str:
+    """Where padded minus-strand rows of a predictions file have their padding: 'end' (helixer-predict records
+    it) or 'start' (upstream HybridModel.py >= 0.3.6, which records nothing). Without the attribute, the user
+    must say it when such rows exist: never guessed."""
+    recorded = predictions.attrs.get("padding")
+    recorded = recorded.decode() if isinstance(recorded, bytes) else recorded
+    if given is not None and recorded is not None and recorded != given:
+        raise UserError(f"{path} records padding={recorded}, but --predictions-padding {given} was given")
+    layout_ = given or recorded
+    padded_minus = (start_ends[:, 0] > start_ends[:, 1]) & (np.abs(start_ends[:, 0] - start_ends[:, 1]) < length)
+    if layout_ is None and padded_minus.any():
+        raise UserError(
+            f"{path} does not say where the padding of minus-strand rows is (no 'padding' attribute: not written by "
+            "helixer-predict); upstream HybridModel.py >= 0.3.6 writes it first: give --predictions-padding start "
+            "for those, end for older upstream versions")
+    layout_ = layout_ or "end"
+    if layout_ not in ("end", "start"):
+        raise UserError(f"{path}: unknown padding layout {layout_!r} (expected end or start)")
+    return layout_

@@ -33,14 +33,13 @@ from numba import njit
 from . import __version__, fasta, hmm
 from .atomic import atomic_path
 from .errors import UserError
-from .h5io import SEQID_BYTES, rows_by_sequence
+from .h5io import SEQID_BYTES, names, open_h5, predictions_padding, rows_by_sequence, species_of
 from .progress import Progress
 
 log = logging.getLogger("helixer_tools")
 
 WINDOW_SCALE = np.float32(1_000_000.0)
 CLASSES = ("intergenic", "UTR", "CDS", "intron")
-PADDINGS = ("end", "start")
 BLOCK_ROWS = 16  # rows read at a time while scanning for candidate regions
 SOURCE = "Helixer"
 
@@ -97,24 +96,14 @@ class Inputs:
 # reading and checking the inputs
 
 
-def _decode(values) -> list[str]:
-    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
-
-
 def open_inputs(genome: str, predictions: str, padding: str | None = None) -> Inputs:
     """Check that the genome h5 and the predictions belong together and find each strand's rows."""
-    for path in (genome, predictions):
-        if not Path(path).is_file():
-            raise UserError(f"{path}: no such file")
+    g = open_h5(genome)
     try:
-        g = h5py.File(genome, "r")
-    except OSError:
-        raise UserError(f"{genome}: not an HDF5 file") from None
-    try:
-        p = h5py.File(predictions, "r")
-    except OSError:
+        p = open_h5(predictions)
+    except UserError:
         g.close()
-        raise UserError(f"{predictions}: not an HDF5 file") from None
+        raise
     with g, p:
         for name in ("data/X", "data/seqids", "data/start_ends", "data/species"):
             if name not in g:
@@ -134,7 +123,7 @@ def open_inputs(genome: str, predictions: str, padding: str | None = None) -> In
                                 "predictions of another genome h5 (or another subsequence length)")
         seqids = g["data/seqids"][:]
         start_ends = g["data/start_ends"][:]
-        species = sorted(set(_decode(np.unique(g["data/species"][:]))))
+        species = species_of(g)
         if len(species) != 1:
             raise UserError(f"{genome}: holds {len(species)} species ({', '.join(species)}); "
                             "helixer-post annotates one genome at a time")
@@ -142,31 +131,15 @@ def open_inputs(genome: str, predictions: str, padding: str | None = None) -> In
         for name, mine in (("data/seqids", seqids), ("data/start_ends", start_ends)):
             if name in p and not np.array_equal(p[name][:], mine):
                 raise UserError(f"{predictions}: its {name} differ from {genome}'s: predictions of another genome h5")
-        if "data/species" in p:
-            theirs = sorted(set(_decode(np.unique(p["data/species"][:]))))
-            if theirs != species:
-                raise UserError(f"{predictions}: species {', '.join(theirs)} but {genome} is {species[0]}")
-        recorded = p.attrs.get("padding")
-        recorded = recorded.decode() if isinstance(recorded, bytes) else recorded
+        theirs = species_of(p)
+        if theirs and theirs != species:
+            raise UserError(f"{predictions}: species {', '.join(theirs)} but {genome} is {species[0]}")
         L = shape[1]
-        padded_minus = bool(((start_ends[:, 0] > start_ends[:, 1]) &
-                             (np.abs(start_ends[:, 0] - start_ends[:, 1]) < L)).any())
-        if padding is None:
-            padding = recorded
-            if padding is None and padded_minus:
-                raise UserError(
-                    f"{predictions} does not say where the padding of minus-strand rows is (no 'padding' attribute: "
-                    "not written by helixer-predict); upstream HybridModel.py >= 0.3.6 writes it first: "
-                    "give --padding start for those, --padding end for older upstream versions")
-            padding = padding or "end"
-        elif recorded is not None and recorded != padding:
-            raise UserError(f"{predictions} records padding={recorded}, but --padding {padding} was given")
-        if padding not in PADDINGS:
-            raise UserError(f"{predictions}: unknown padding layout {padding!r} (expected end or start)")
+        padding = predictions_padding(predictions, p, start_ends, L, padding)
         md5 = p.attrs.get("model_md5sum")
         md5 = md5.decode() if isinstance(md5, bytes) else (str(md5) if md5 is not None else None)
         by_seq = rows_by_sequence(genome, seqids, start_ends, L)
-        order = list(dict.fromkeys(_decode(seqids)))  # genome (file) order
+        order = list(dict.fromkeys(names(seqids)))  # genome (file) order
     lengths, strands = [], []
     for name in order:
         rs = by_seq[name]

@@ -22,12 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-import h5py
 import numpy as np
 
 from .atomic import atomic_path
 from .errors import UserError
-from .h5io import copy_rows
+from .h5io import copy_rows, names, open_h5, predictions_padding, species_of
 
 log = logging.getLogger("helixer_tools")
 
@@ -45,23 +44,6 @@ class Rows:
     kept: np.ndarray
 
 
-def _names(values) -> list[str]:
-    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
-
-
-def _species(f: h5py.File) -> list[str]:
-    return sorted(set(_names(np.unique(f["data/species"][:])))) if "data/species" in f else []
-
-
-def _open(path: str, what: str) -> h5py.File:
-    if not Path(path).is_file():
-        raise UserError(f"{path}: no such file")
-    try:
-        return h5py.File(path, "r")
-    except OSError:
-        raise UserError(f"{path}: not an HDF5 file ({what})") from None
-
-
 def _keys(seqids, start_ends) -> list[tuple[str, int, int]]:
     return [(s, int(a), int(b)) for s, (a, b) in zip(seqids, start_ends.tolist())]
 
@@ -69,7 +51,7 @@ def _keys(seqids, start_ends) -> list[tuple[str, int, int]]:
 def score_rows(labels: str, predictions: str, genome: str | None = None, padding: str | None = None,
                progress=None) -> Rows:
     """Distance and intergenic fraction of every labels row against its predictions row."""
-    with _open(labels, "labels") as lf, _open(predictions, "predictions") as pf:
+    with open_h5(labels) as lf, open_h5(predictions) as pf:
         for name in ("data/y", "data/sample_weights", "data/seqids", "data/start_ends"):
             if name not in lf:
                 raise UserError(f"{labels}: no {name}; give labels from helixer-geenuff2h5")
@@ -79,34 +61,24 @@ def score_rows(labels: str, predictions: str, genome: str | None = None, padding
         if pf["predictions"].shape[1] != L:
             raise UserError(f"{predictions}: subsequences of {pf['predictions'].shape[1]} bp, but {labels} has {L}")
         if "data/seqids" in pf and "data/start_ends" in pf:
-            p_seqids, p_se = _names(pf["data/seqids"][:]), pf["data/start_ends"][:]
-            p_species = _species(pf)
+            p_seqids, p_se = names(pf["data/seqids"][:]), pf["data/start_ends"][:]
+            p_species = species_of(pf)
         elif genome:
-            with _open(genome, "genome h5") as gf:
-                p_seqids, p_se, p_species = _names(gf["data/seqids"][:]), gf["data/start_ends"][:], _species(gf)
+            with open_h5(genome) as gf:
+                p_seqids, p_se, p_species = names(gf["data/seqids"][:]), gf["data/start_ends"][:], species_of(gf)
             if len(p_seqids) != pf["predictions"].shape[0]:
                 raise UserError(f"{predictions} has {pf['predictions'].shape[0]} rows but {genome} has {len(p_seqids)}: "
                                 "not the h5 they were predicted on")
         else:
             raise UserError(f"{predictions} does not name its rows (upstream's predictions): give --h5, the genome h5 "
                             "they were predicted on")
-        l_species = _species(lf)
+        l_species = species_of(lf)
         if p_species and l_species and p_species != l_species:
             raise UserError(f"{labels} is species {', '.join(l_species)} but {predictions} is {', '.join(p_species)}")
-        recorded = pf.attrs.get("padding")
-        recorded = recorded.decode() if isinstance(recorded, bytes) else recorded
+        padding = predictions_padding(predictions, pf, p_se, L, padding)
         lengths = np.abs(p_se[:, 1] - p_se[:, 0])
         padded_minus = (p_se[:, 0] > p_se[:, 1]) & (lengths < L)
-        if padding is None:
-            padding = recorded
-            if padding is None and padded_minus.any():
-                raise UserError(
-                    f"{predictions} does not say where the padding of minus-strand rows is (no 'padding' attribute: "
-                    "not written by helixer-predict); upstream HybridModel.py >= 0.3.6 writes it first: give "
-                    "--predictions-padding start for those, end for older upstream versions")
-        elif recorded is not None and recorded != padding:
-            raise UserError(f"{predictions} records padding={recorded}, but --predictions-padding {padding} was given")
-        l_seqids, l_se = _names(lf["data/seqids"][:]), lf["data/start_ends"][:]
+        l_seqids, l_se = names(lf["data/seqids"][:]), lf["data/start_ends"][:]
         l_keys = _keys(l_seqids, l_se)
         p_index = {k: i for i, k in enumerate(_keys(p_seqids, p_se))}
         l_index = set(l_keys)

@@ -25,7 +25,7 @@ import numpy as np
 
 from .atomic import atomic_path
 from .errors import UserError
-from .h5io import copy_rows
+from .h5io import copy_rows, names, open_h5
 
 log = logging.getLogger("helixer_tools")
 
@@ -44,22 +44,12 @@ class Unit:
     bases: int = 0  # in its rows, both strands
 
 
-def _names(values) -> list[str]:
-    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
-
-
 def read_rows(path: str) -> tuple[list[str], np.ndarray, int]:
-    if not Path(path).is_file():
-        raise UserError(f"{path}: no such file")
-    try:
-        f = h5py.File(path, "r")
-    except OSError:
-        raise UserError(f"{path}: not an HDF5 file") from None
-    with f:
+    with open_h5(path) as f:
         for name in ("data/seqids", "data/start_ends"):
             if name not in f:
                 raise UserError(f"{path}: no {name}; give an h5 of helixer-fasta2h5/geenuff2h5/add-coverage")
-        seqids, se = _names(f["data/seqids"][:]), f["data/start_ends"][:]
+        seqids, se = names(f["data/seqids"][:]), f["data/start_ends"][:]
         width = next((f[n].shape[1] for n in ("data/X", "data/y") if n in f), None)
     if not seqids:
         raise UserError(f"{path}: no rows to split")
