@@ -80,14 +80,11 @@ def by_region(seqids: list[str], start_ends: np.ndarray, width: int, val_fractio
     if block_size % width:
         raise UserError(f"--block-size {block_size} is not a multiple of the subsequence length {width}; "
                         f"try {max(width, block_size // width * width)}")
-    units: dict[tuple[str, int], Unit] = {}
+    blocks: dict[tuple[str, int], list[int]] = {}
     for i, (s, (a, b)) in enumerate(zip(seqids, start_ends.tolist())):
-        lo = min(a, b)
-        k = lo // block_size
-        u = units.setdefault((s, k), Unit(s, lo, 0, np.zeros(0, np.int64)))
-        u.rows = np.append(u.rows, i)
-        u.start, u.end = min(u.start, lo), max(u.end, a, b)
-    units_list = sorted(units.values(), key=lambda u: (u.seqid, u.start))
+        blocks.setdefault((s, min(a, b) // block_size), []).append(i)
+    units_list = sorted((Unit(s, int(start_ends[r].min()), int(start_ends[r].max()), np.array(r))
+                         for (s, _), r in blocks.items()), key=lambda u: (u.seqid, u.start))
     n = len(units_list)
     if n < 2:
         raise UserError(f"the h5 holds a single block of {block_size} bp: nothing to split by region; "

@@ -388,8 +388,8 @@ def test_bad_inputs(tmp_path, capsys):
         f["predictions"][...] = p
     assert "do not sum to 1" in error_of(capsys, *base, "--predictions", variant("sum", unnormalised))
     # predictions of another genome: another row count, or named rows of another genome
-    other = Synthetic(tmp_path / "o" if (tmp_path / "o").mkdir() is None else None,
-                      [("+", make_gene([300], []))], length=30000)
+    (tmp_path / "other").mkdir()
+    other = Synthetic(tmp_path / "other", [("+", make_gene([300], []))], length=30000)
     assert "another genome" in error_of(capsys, *base, "--predictions", other.predictions)
 
     def foreign_rows(f):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 from . import common
@@ -81,9 +82,8 @@ def _run(args: argparse.Namespace, argv: list[str]) -> None:
 
     params = post.Params(args.window_size, args.edge_threshold, args.peak_threshold, args.min_coding_length,
                          args.min_intron_length, args.min_exon_length, args.min_utr_length)
-    if args.helixerpost_compatible:
-        params = post.Params(args.window_size, args.edge_threshold, args.peak_threshold, args.min_coding_length,
-                             args.min_intron_length, 1, 1, upstream_coding1=True)
+    if args.helixerpost_compatible:  # upstream's Coding1 penalty, exons and UTRs of any length
+        params = dataclasses.replace(params, min_exon_length=1, min_utr_length=1, upstream_coding1=True)
     post.annotate(args.h5, args.predictions, args.output, params, stats=args.stats, fasta_path=args.fasta,
                   padding=args.predictions_padding, threads=args.threads, argv=["helixer-post", *argv],
                   progress=not args.quiet)
