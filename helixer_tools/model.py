@@ -5,7 +5,8 @@ A model is fully described by a :class:`ModelSpec` (JSON-serialisable), and buil
 and every layer's weights (``weights/<layer>/<i>``), so inference needs nothing else. Upstream
 checkpoints (Keras 2 HDF5 whose configs hold ``TFOpLambda`` layers Keras 3 cannot deserialise, and
 coverage-tuned ones with a nested frozen sub-model) are read the same way: the spec is recovered from
-their ``model_config`` and the weights copied layer by layer from ``model_weights``.
+their ``model_config`` and the weights copied layer by layer from ``model_weights``. Our models exported
+for upstream (helixer-export-model) are Keras 2 files that keep the spec attribute, read by both.
 
 Network (layer names as upstream's Keras auto-names, so weights map one to one)::
 
@@ -20,10 +21,15 @@ and concatenated] -> [hidden Dense(hidden_units), linear] -> dense (pool_size * 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
+import logging
 import os
+import sys
+import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +44,8 @@ SPEC_ATTR = "helixer_tools_model"
 FORMAT_VERSION = 1
 ROUTES = ("scratch", "whole", "head", "coverage", "upstream")
 COVERAGE_NORMS = ("log", "linear", "none")
+
+log = logging.getLogger("helixer_tools")
 
 
 @dataclass(frozen=True)
@@ -161,13 +169,68 @@ def with_coverage_norm(spec: ModelSpec, norm: str | None, source: str) -> ModelS
 
 # --------------------------------------------------------------------------------------------- building
 
-def _keras():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+@contextlib.contextmanager
+def _stderr_to_sink():
+    """Send file descriptor 2 (where TensorFlow's C++ logging writes before it is configured) to a
+    temporary file for the duration; replay what was caught if the block fails."""
+    sys.stderr.flush()
     try:
-        import keras
+        saved = os.dup(2)
+    except OSError:  # no stderr at all
+        yield
+        return
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            sink.seek(0)
+            sys.stderr.write(sink.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+_KERAS = []
+
+
+def _keras():
+    """Keras (TensorFlow backend), imported once. Unless debugging messages are on (--verbose), TensorFlow's
+    C++, absl and Python logging are silenced before the import, so what a user sees are our messages;
+    the one useful fact, the device it runs on, is logged as one line of ours."""
+    if _KERAS:
+        return _KERAS[0]
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    verbose = log.isEnabledFor(logging.DEBUG)
+    if not verbose:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+        for module in ("tensorflow", "keras", "absl", "google.protobuf"):
+            warnings.filterwarnings("ignore", module=module)
+    quiet = contextlib.nullcontext() if verbose else _stderr_to_sink()
+    try:
+        with quiet:
+            import keras
+            import tensorflow as tf
+
+            gpus = tf.config.list_physical_devices("GPU")
     except ImportError:
         raise UserError("TensorFlow/Keras are not installed: pip install 'helixer-tools[train]'") from None
+    if not verbose:
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
+        logging.getLogger("absl").setLevel(logging.ERROR)
+    if gpus:
+        names = []
+        for gpu in gpus:
+            try:
+                names.append(tf.config.experimental.get_device_details(gpu).get("device_name") or gpu.name)
+            except (RuntimeError, ValueError):
+                names.append(gpu.name)
+        log.info("TensorFlow %s on GPU: %s", tf.__version__, ", ".join(names))
+    else:
+        log.info("TensorFlow %s on CPU (no GPU found)", tf.__version__)
+    _KERAS.append(keras)
     return keras
 
 
@@ -309,7 +372,14 @@ def read(path: str | Path) -> tuple[ModelSpec, dict[str, list[np.ndarray]]]:
     with f:
         if SPEC_ATTR in f.attrs:
             spec = ModelSpec.from_json(f.attrs[SPEC_ATTR], path)
-            weights = {name: [g[str(i)][()] for i in range(len(g))] for name, g in f["weights"].items()}
+            if "weights" in f:
+                weights = {name: [g[str(i)][()] for i in range(len(g))] for name, g in f["weights"].items()}
+            elif "model_weights" in f:  # helixer-export-model's Keras 2 layout
+                from .export import read_weights
+
+                weights = read_weights(f, spec, path)
+            else:
+                raise UserError(f"{path}: the model has no weights")
             return spec, weights
         if "model_config" in f.attrs and "model_weights" in f:
             from .upstream_model import read_upstream

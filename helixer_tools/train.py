@@ -27,13 +27,12 @@ import math
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from . import model as M
-from .atomic import atomic_path
+from .atomic import atomic_path, check_folder
 from .errors import UserError
 from .metrics import Scores
 from .model import Coverage, Head, ModelSpec, Trunk
@@ -236,8 +235,8 @@ def train(spec: ModelSpec, weights: dict | None, training: Sequence[str], valida
     Returns a summary: best validation scores, checks run, batches, bases per second.
     """
     for path in (output, metrics_path, plot_path):
-        if path is not None and not Path(path).resolve().parent.is_dir():
-            raise UserError(f"{path}: the directory to write it in does not exist")
+        if path is not None:
+            check_folder(path)
     prefix = spec.coverage.prefix if spec.coverage else None
     train_parts = open_parts(training, "training", prefix)
     val_parts = open_parts(validation, "validation", prefix)
