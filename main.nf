@@ -8,7 +8,10 @@
  *   --route train      training labels (--genome, --gff3) and validation labels (--val_genome, --val_gff3:
  *                      other sequences, e.g. the genome split by sequence) -> a tuned model, metrics, plot;
  *                      --train_route head (route 2, default) | whole (route 1) | coverage (route 3, needs --bams)
- *                      | scratch; --pretrained model.h5 (an upstream Helixer model or ours) except for scratch
+ *                      | scratch; --pretrained model.h5 (an upstream Helixer model or ours) except for scratch;
+ *                      the model is also exported for upstream Helixer (HybridModel.py / Helixer.py; coverage
+ *                      models with their --pretrained-model-path companion and command lines), unless
+ *                      --export_upstream false
  *   --route predict    genome FASTA (+ --bams for a coverage-tuned model) and --model -> base-wise predictions
  *                      (--overlap by default), padding aligned with the genome h5, and their gene models
  *                      (GFF3, helixer-post: HelixerPost's algorithm);
@@ -36,6 +39,7 @@ include { HELIXER_EVALUATE       } from './modules/helixer/evaluate/main'
 include { HELIXER_POST           } from './modules/helixer/post/main'
 include { HELIXER_SELECT         } from './modules/helixer/select/main'
 include { HELIXER_SPLIT          } from './modules/helixer/split/main'
+include { HELIXER_EXPORTMODEL    } from './modules/helixer/exportmodel/main'
 include { HELIXER_IMPORT2GEENUFF as HELIXER_IMPORT2GEENUFF_PSEUDO } from './modules/helixer/import2geenuff/main'
 include { HELIXER_GEENUFF2H5 as HELIXER_GEENUFF2H5_PSEUDO         } from './modules/helixer/geenuff2h5/main'
 include { HELIXER_ADDCOVERAGE as HELIXER_ADDCOVERAGE_PSEUDO       } from './modules/helixer/addcoverage/main'
@@ -153,6 +157,9 @@ workflow {
             [ [ id: params.species, route: params.train_route ], train_h5, val_h5 ]
         }
         HELIXER_TRAIN(ch_sets, params.pretrained ? file(params.pretrained, checkIfExists: true) : [])
+        if (params.export_upstream) {
+            HELIXER_EXPORTMODEL(HELIXER_TRAIN.out.model)
+        }
     }
 
     channel.topic('versions')
