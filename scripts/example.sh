@@ -80,3 +80,8 @@ echo "side by side: $OUT/evaluation.tsv, $OUT/evaluation.png"
     --output "$OUT/route3.gff3" --stats "$OUT/route3.post_stats.tsv" --threads "$T"
 echo "gene models of the tuned model: $OUT/route3.gff3 ($(grep -c $'\tgene\t' "$OUT/route3.gff3") genes;" \
      "agreement with its predictions: $OUT/route3.post_stats.tsv)"
+
+# Share it: the route 3 model as upstream Helixer loads it (plus the trunk file its coverage inference needs),
+# and the exact upstream command lines.
+.venv/bin/helixer-export-model --model "$OUT/route3.model.h5" --output "$OUT/route3.upstream.h5" \
+    --commands "$OUT/route3.upstream_commands.txt"
