@@ -309,6 +309,9 @@ def export(model: str | Path, output: str | Path, pretrained: str | Path | None 
         pretrained = Path(pretrained) if pretrained else default_pretrained_path(output)
         if pretrained.resolve() == output.resolve():
             raise UserError(f"{output}: the model and its companion pretrained file cannot be the same file")
+        if pretrained.exists() and pretrained.samefile(model):
+            raise UserError(f"{pretrained}: the companion pretrained file would overwrite the model being exported; "
+                            "give --pretrained-output another name")
     elif pretrained:
         raise UserError(f"{model}: is not a coverage model; only coverage models need a companion pretrained file")
     for path in (output, pretrained):

@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="input h5 (helixer-fasta2h5 or helixer-geenuff2h5 output); it is not modified")
     req.add_argument("--bam", "-b", nargs="+", required=True, metavar="BAM",
                      help="sorted BAM file(s) with a .bai index beside them; one coverage column each, in this order")
-    req.add_argument("--output", "-o", required=True, metavar="H5", help="h5 file to write")
+    common.output_option(req, "--output", "-o", required=True, metavar="H5", help="h5 file to write")
     strand = req.add_mutually_exclusive_group(required=True)
     strand.add_argument("--second-read-is-sense-strand", dest="strandedness", action="store_const", const="second",
                         help="stranded library where read 2 (and single-end reads' reverse) has the transcript's "

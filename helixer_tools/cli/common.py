@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import Callable, Sequence
 
@@ -108,6 +109,58 @@ def subsequence_parser() -> argparse.ArgumentParser:
     return p
 
 
+def output_option(group, *flags: str, **kwargs) -> argparse.Action:
+    """``group.add_argument`` for a file the tool writes: :func:`run` refuses it, before any work, when it is
+    the same file as an input or as another output."""
+    action = group.add_argument(*flags, **kwargs)
+    action.writes = True
+    return action
+
+
+def _actions(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[argparse.Action]:
+    """The parser's actions and those of the sub-command that was chosen (helixer-train's route)."""
+    out = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = action.choices.get(getattr(args, action.dest, None) or "")
+            out += _actions(chosen, args) if chosen else []
+        else:
+            out.append(action)
+    return out
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)  # symlinks and hard links included
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def check_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse an output that is the same file as an input (it would be destroyed) or as another output (one
+    would be lost), by resolved path, naming both options."""
+    outputs, inputs = [], []
+    for action in _actions(parser, args):
+        value = getattr(args, action.dest, None) if action.option_strings else None
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            if isinstance(v, str) and v:
+                (outputs if getattr(action, "writes", False) else inputs).append((action.option_strings[0], v))
+    check_collisions(outputs, inputs)
+
+
+def check_collisions(outputs: list[tuple[str, str]], inputs: list[tuple[str, str]]) -> None:
+    """(option, path) pairs: no output may be an existing input file, nor the same path as another output."""
+    for i, (option, path) in enumerate(outputs):
+        for other, input_path in inputs:
+            if os.path.isfile(input_path) and os.path.exists(path) and _same_file(path, input_path):
+                raise UserError(f"{path}: {option} is the same file as {other} {input_path}; writing it would "
+                                "destroy that input")
+        for other, other_path in outputs[:i]:
+            if _same_file(path, other_path):
+                raise UserError(f"{path}: {option} and {other} are the same file; one output would be lost")
+
+
 def required_parser() -> tuple[argparse.ArgumentParser, argparse._ArgumentGroup]:
     """A parent parser for a tool's own required arguments, so they are listed first in --help."""
     p = argparse.ArgumentParser(add_help=False)
@@ -133,6 +186,7 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
     args = parser.parse_args(argv)
     _configure_logging(args)
     try:
+        check_paths(parser, args)
         action(args, argv)
     except UserError as e:
         print(f"{parser.prog}: error: {e}", file=sys.stderr)

@@ -27,13 +27,13 @@ def build_parser() -> argparse.ArgumentParser:
     req.add_argument("--labels", required=True, metavar="H5", help="labelled h5 (helixer-geenuff2h5) of the same genome")
     req.add_argument("--predictions", "-p", nargs="+", required=True, metavar="H5",
                      help="predictions h5 file(s); the first is the reference of the differences")
-    req.add_argument("--output", "-o", required=True, metavar="TSV",
+    common.output_option(req, "--output", "-o", required=True, metavar="TSV",
                      help="table: one row per metric, one column per predictions file (+ differences)")
     opts = argparse.ArgumentParser(add_help=False)
     g = opts.add_argument_group("evaluation options")
     g.add_argument("--names", nargs="+", metavar="NAME", help="a name for each predictions file (default: file names)")
-    g.add_argument("--json", metavar="JSON", help="also write the scores and confusion matrices as JSON")
-    g.add_argument("--plot", metavar="PNG", help="F1 bars side by side and each file's genic confusion matrix")
+    common.output_option(g, "--json", metavar="JSON", help="also write the scores and confusion matrices as JSON")
+    common.output_option(g, "--plot", metavar="PNG", help="F1 bars side by side and each file's genic confusion matrix")
     g.add_argument("--predicted-h5", nargs="+", metavar="H5",
                    help="the h5 each predictions file was predicted on, for predictions that do not name their "
                         "rows (upstream's); one for all or one per file")

@@ -32,13 +32,13 @@ def build_parser() -> argparse.ArgumentParser:
     required, req = common.required_parser()
     req.add_argument("--model", "-l", dest="model", required=True, metavar="H5",
                      help="model to export: a helixer-train checkpoint")
-    req.add_argument("--output", "-o", required=True, metavar="H5", help="upstream Helixer model to write")
+    common.output_option(req, "--output", "-o", required=True, metavar="H5", help="upstream Helixer model to write")
     opts = argparse.ArgumentParser(add_help=False)
     g = opts.add_argument_group("export options")
-    g.add_argument("--pretrained-output", metavar="H5", default=None,
+    common.output_option(g, "--pretrained-output", metavar="H5", default=None,
                    help="coverage models: the companion for upstream's --pretrained-model-path "
                         "(default: <output stem>.pretrained.h5 beside the output)")
-    g.add_argument("--commands", metavar="TXT", default=None,
+    common.output_option(g, "--commands", metavar="TXT", default=None,
                    help="also write the upstream command lines to this file")
     return common.make_parser("helixer-export-model", DESCRIPTION, [required, opts])
 

@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="genome FASTA, plain or gzip/bgzip compressed")
     req.add_argument("--species", "-s", required=True,
                      help="species name stored in data/species (at most 25 characters)")
-    req.add_argument("--output", "-o", "--h5-output-path", dest="output", required=True, metavar="H5",
+    common.output_option(req, "--output", "-o", "--h5-output-path", dest="output", required=True, metavar="H5",
                      help="h5 file to write (written under a temporary name, renamed when complete)")
     return common.make_parser("helixer-fasta2h5", DESCRIPTION,
                               [required, common.subsequence_parser(), common.h5_output_parser()])

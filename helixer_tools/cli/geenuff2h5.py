@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     required, req = common.required_parser()
     req.add_argument("--db", "-d", "--input-db-path", dest="db", required=True, metavar="SQLITE",
                      help="GeenuFF database holding one genome")
-    req.add_argument("--output", "-o", "--h5-output-path", dest="output", required=True, metavar="H5",
+    common.output_option(req, "--output", "-o", "--h5-output-path", dest="output", required=True, metavar="H5",
                      help="label h5 to write")
     inputs = argparse.ArgumentParser(add_help=False)
     g = inputs.add_argument_group("rows")

@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="genome h5 the predictions were made on (helixer-fasta2h5 or upstream fasta2h5.py)")
     req.add_argument("--predictions", "-p", required=True, metavar="H5",
                      help="predictions h5 (helixer-predict, or upstream HybridModel.py)")
-    req.add_argument("--output", "-o", required=True, metavar="GFF3", help="gene models to write")
+    common.output_option(req, "--output", "-o", required=True, metavar="GFF3", help="gene models to write")
     opts = argparse.ArgumentParser(add_help=False)
     g = opts.add_argument_group("candidate regions (upstream's options)")
     g.add_argument("--window-size", type=common.number(int, 1, 100_000), default=d.window_size,
@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--fasta", metavar="FASTA",
                    help="the genome FASTA, for full sequence names in the GFF3 (h5 files hold 50 characters; "
                         "upstream fasta2h5.py truncates longer names)")
-    g.add_argument("--stats", metavar="TSV",
+    common.output_option(g, "--stats", metavar="TSV",
                    help="agreement of the gene models with the raw predictions per class (upstream's 'ML v HP')")
     return common.make_parser("helixer-post", DESCRIPTION, [required, opts])
 

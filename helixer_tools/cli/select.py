@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="labels h5 (helixer-geenuff2h5, with or without coverage) to select rows of")
     req.add_argument("--predictions", "-p", required=True, metavar="H5",
                      help="raw predictions h5 of the same genome (helixer-predict, or upstream HybridModel.py)")
-    req.add_argument("--output", "-o", "--output-file", dest="output", required=True, metavar="H5",
+    common.output_option(req, "--output", "-o", "--output-file", dest="output", required=True, metavar="H5",
                      help="h5 with the kept rows")
     opts = argparse.ArgumentParser(add_help=False)
     g = opts.add_argument_group("selection options")
@@ -43,9 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of the subsequences (with labelled bases) to keep")
     g.add_argument("--strata", type=common.number(int, 1, 1000), default=6,
                    help="equal-sized groups by intergenic fraction, each keeping its share")
-    g.add_argument("--table", metavar="TSV",
+    common.output_option(g, "--table", metavar="TSV",
                    help="every row: seqid, start, end, strand, valid bases, distance, intergenic fraction, stratum, kept")
-    g.add_argument("--plot", metavar="PNG", help="distance against intergenic fraction, kept rows marked")
+    common.output_option(g, "--plot", metavar="PNG", help="distance against intergenic fraction, kept rows marked")
     g = opts.add_argument_group("predictions of upstream Helixer")
     g.add_argument("--h5", metavar="H5", help="the genome h5 the predictions were made on, for predictions that do not "
                                               "name their rows (upstream's)")

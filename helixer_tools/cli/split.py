@@ -33,9 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     opts = argparse.ArgumentParser(add_help=False)
     g = opts.add_argument_group("outputs (--output-dir, or both --training and --validation)")
     g.add_argument("--output-dir", "-o", metavar="DIR", help="write DIR/training_data.h5 and DIR/validation_data.h5")
-    g.add_argument("--training", metavar="H5", help="training h5 to write")
-    g.add_argument("--validation", metavar="H5", help="validation h5 to write")
-    g.add_argument("--report", metavar="TSV", help="what went where: per sequence (or block) and per side, "
+    common.output_option(g, "--training", metavar="H5", help="training h5 to write")
+    common.output_option(g, "--validation", metavar="H5", help="validation h5 to write")
+    common.output_option(g, "--report", metavar="TSV", help="what went where: per sequence (or block) and per side, "
                                                    "subsequences, bases and genic fraction")
     g = opts.add_argument_group("split options")
     g.add_argument("--val-fraction", type=common.number(float, 0, 1, low_open=True, high_open=True), default=0.2,
@@ -59,6 +59,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> None:
         out = Path(args.output_dir)
         out.mkdir(parents=True, exist_ok=True)
         training, validation = str(out / "training_data.h5"), str(out / "validation_data.h5")
+        common.check_collisions([("--output-dir", training), ("--output-dir", validation)], [("--h5", args.h5)])
     elif args.training and args.validation:
         training, validation = args.training, args.validation
     else:
