@@ -173,7 +173,7 @@ def test_cli_and_refusals(models, tmp_path, capsys):
         (["--model", str(models["whole"]), "-o", str(tmp_path / "x.h5"), "--pretrained-output", str(tmp_path / "y.h5")],
          "is not a coverage model"),
         (["--model", str(models["coverage"]), "-o", str(tmp_path / "x.h5"), "--pretrained-output",
-          str(tmp_path / "x.h5")], "cannot be the same file"),
+          str(tmp_path / "x.h5")], "are the same file"),
         (["--model", str(models["genome"]), "-o", str(tmp_path / "x.h5")], "not a Helixer model"),
         (["--model", str(tmp_path / "none.h5"), "-o", str(tmp_path / "x.h5")], "no such model file"),
         (["--model", str(models["whole"]), "-o", str(tmp_path / "no/x.h5")], "directory to write it in does not exist"),
