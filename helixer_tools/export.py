@@ -32,7 +32,7 @@ import numpy as np
 
 from . import __version__
 from . import model as M
-from .atomic import atomic_path, check_folder
+from .atomic import atomic_path
 from .errors import UserError
 from .model import ModelSpec
 
@@ -314,9 +314,6 @@ def export(model: str | Path, output: str | Path, pretrained: str | Path | None 
                             "give --pretrained-output another name")
     elif pretrained:
         raise UserError(f"{model}: is not a coverage model; only coverage models need a companion pretrained file")
-    for path in (output, pretrained):
-        if path is not None:
-            check_folder(path)
     commands = upstream_commands(spec, str(output), str(pretrained) if pretrained else None)
     attrs = {M.SPEC_ATTR: spec.to_json(), "helixer_tools_tool": "helixer-export-model",
              "helixer_tools_version": __version__, "helixer_tools_exported_from": source,

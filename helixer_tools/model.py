@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -193,15 +194,11 @@ def _stderr_to_sink():
             os.close(saved)
 
 
-_KERAS = []
-
-
+@functools.cache
 def _keras():
     """Keras (TensorFlow backend), imported once. Unless debugging messages are on (--verbose), TensorFlow's
     C++, absl and Python logging are silenced before the import, so what a user sees are our messages;
     the one useful fact, the device it runs on, is logged as one line of ours."""
-    if _KERAS:
-        return _KERAS[0]
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     verbose = log.isEnabledFor(logging.DEBUG)
     if not verbose:
@@ -230,7 +227,6 @@ def _keras():
         log.info("TensorFlow %s on GPU: %s", tf.__version__, ", ".join(names))
     else:
         log.info("TensorFlow %s on CPU (no GPU found)", tf.__version__)
-    _KERAS.append(keras)
     return keras
 
 

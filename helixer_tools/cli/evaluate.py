@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     req.add_argument("--predictions", "-p", nargs="+", required=True, metavar="H5",
                      help="predictions h5 file(s); the first is the reference of the differences")
     common.output_option(req, "--output", "-o", required=True, metavar="TSV",
-                     help="table: one row per metric, one column per predictions file (+ differences)")
+                              help="table: one row per metric, one column per predictions file (+ differences)")
     opts = argparse.ArgumentParser(add_help=False)
     g = opts.add_argument_group("evaluation options")
     g.add_argument("--names", nargs="+", metavar="NAME", help="a name for each predictions file (default: file names)")

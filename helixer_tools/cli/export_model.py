@@ -36,10 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     opts = argparse.ArgumentParser(add_help=False)
     g = opts.add_argument_group("export options")
     common.output_option(g, "--pretrained-output", metavar="H5", default=None,
-                   help="coverage models: the companion for upstream's --pretrained-model-path "
-                        "(default: <output stem>.pretrained.h5 beside the output)")
+                            help="coverage models: the companion for upstream's --pretrained-model-path "
+                                 "(default: <output stem>.pretrained.h5 beside the output)")
     common.output_option(g, "--commands", metavar="TXT", default=None,
-                   help="also write the upstream command lines to this file")
+                            help="also write the upstream command lines to this file")
     return common.make_parser("helixer-export-model", DESCRIPTION, [required, opts])
 
 

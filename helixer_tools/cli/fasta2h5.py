@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     req.add_argument("--species", "-s", required=True,
                      help="species name stored in data/species (at most 25 characters)")
     common.output_option(req, "--output", "-o", "--h5-output-path", dest="output", required=True, metavar="H5",
-                     help="h5 file to write (written under a temporary name, renamed when complete)")
+                              help="h5 file to write (written under a temporary name, renamed when complete)")
     return common.make_parser("helixer-fasta2h5", DESCRIPTION,
                               [required, common.subsequence_parser(), common.h5_output_parser()])
 

@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     req.add_argument("--db", "-d", "--input-db-path", dest="db", required=True, metavar="SQLITE",
                      help="GeenuFF database holding one genome")
     common.output_option(req, "--output", "-o", "--h5-output-path", dest="output", required=True, metavar="H5",
-                     help="label h5 to write")
+                              help="label h5 to write")
     inputs = argparse.ArgumentParser(add_help=False)
     g = inputs.add_argument_group("rows")
     g.add_argument("--h5", metavar="H5", default=None,

@@ -30,9 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     req.add_argument("--fasta", "-f", required=True, metavar="FASTA", help="genome sequence, FASTA (plain or gzip)")
     req.add_argument("--species", "-s", required=True, help="species name (at most 25 characters)")
     common.output_option(req, "--output", "-o", "--db-path", dest="output", required=True, metavar="SQLITE",
-                     help="GeenuFF database to write")
+                              help="GeenuFF database to write")
     common.output_option(req, "--log", "--log-file", dest="log", required=True, metavar="LOG",
-                     help="GeenuFF's import log to write (what was flagged and why)")
+                              help="GeenuFF's import log to write (what was flagged and why)")
     opts = argparse.ArgumentParser(add_help=False)
     g = opts.add_argument_group("import options")
     g.add_argument("--min-intron-length", type=common.positive_int, default=20,

@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the genome FASTA, for full sequence names in the GFF3 (h5 files hold 50 characters; "
                         "upstream fasta2h5.py truncates longer names)")
     common.output_option(g, "--stats", metavar="TSV",
-                   help="agreement of the gene models with the raw predictions per class (upstream's 'ML v HP')")
+                            help="agreement of the gene models with the raw predictions per class (upstream's 'ML v HP')")
     return common.make_parser("helixer-post", DESCRIPTION, [required, opts])
 
 

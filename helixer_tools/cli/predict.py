@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     req.add_argument("--h5", "--test-data", dest="h5", required=True, metavar="H5",
                      help="h5 to predict on (helixer-fasta2h5; helixer-add-coverage for coverage models)")
     common.output_option(req, "--output", "-o", "-p", "--prediction-output-path", dest="output", required=True, metavar="H5",
-                     help="predictions h5 to write")
+                              help="predictions h5 to write")
     opts = argparse.ArgumentParser(add_help=False)
     g = opts.add_argument_group("prediction options")
     g.add_argument("--overlap", action="store_true",

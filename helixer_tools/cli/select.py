@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     req.add_argument("--predictions", "-p", required=True, metavar="H5",
                      help="raw predictions h5 of the same genome (helixer-predict, or upstream HybridModel.py)")
     common.output_option(req, "--output", "-o", "--output-file", dest="output", required=True, metavar="H5",
-                     help="h5 with the kept rows")
+                              help="h5 with the kept rows")
     opts = argparse.ArgumentParser(add_help=False)
     g = opts.add_argument_group("selection options")
     g.add_argument("--keep-fraction", type=common.number(float, 0, 1, low_open=True, high_open=True), default=0.5,
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--strata", type=common.number(int, 1, 1000), default=6,
                    help="equal-sized groups by intergenic fraction, each keeping its share")
     common.output_option(g, "--table", metavar="TSV",
-                   help="every row: seqid, start, end, strand, valid bases, distance, intergenic fraction, stratum, kept")
+                            help="every row: seqid, start, end, strand, valid bases, distance, intergenic fraction, stratum, kept")
     common.output_option(g, "--plot", metavar="PNG", help="distance against intergenic fraction, kept rows marked")
     g = opts.add_argument_group("predictions of upstream Helixer")
     g.add_argument("--h5", metavar="H5", help="the genome h5 the predictions were made on, for predictions that do not "

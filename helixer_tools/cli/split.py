@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.output_option(g, "--training", metavar="H5", help="training h5 to write")
     common.output_option(g, "--validation", metavar="H5", help="validation h5 to write")
     common.output_option(g, "--report", metavar="TSV", help="what went where: per sequence (or block) and per side, "
-                                                   "subsequences, bases and genic fraction")
+                                                            "subsequences, bases and genic fraction")
     g = opts.add_argument_group("split options")
     g.add_argument("--val-fraction", type=common.number(float, 0, 1, low_open=True, high_open=True), default=0.2,
                    help="share of the sequences (per N90 group), or of the blocks, for validation")

@@ -83,7 +83,7 @@ def _output_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("outputs")
     common.output_option(g, "--output", "-o", "--save-model-path", "-s", dest="output", required=True, metavar="H5",
-                   help="checkpoint to write: the best model by validation genic F1 (a self-describing h5)")
+                            help="checkpoint to write: the best model by validation genic F1 (a self-describing h5)")
     common.output_option(g, "--metrics", metavar="TSV", help="per-check table: losses, genic/sub-genic/phase F1, F1 per class")
     common.output_option(g, "--plot", metavar="PNG", help="training curves (loss and validation F1 per check)")
     return p
