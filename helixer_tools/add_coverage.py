@@ -20,6 +20,7 @@ import json
 import logging
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -216,7 +217,8 @@ def add_coverage(
     # forked now, before this process opens any HDF5 file, and they only read files they open themselves.
     pool = None
     if threads > 1:
-        pool = ProcessPoolExecutor(max_workers=threads, mp_context=multiprocessing.get_context("fork"))
+        pool = ProcessPoolExecutor(max_workers=threads, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=_worker_signals)
         pool.submit(_noop).result()
     try:
         return _add_coverage(h5_in, bams, output, strandedness, prefix, species, bam_indexes, compression,
@@ -224,6 +226,12 @@ def add_coverage(
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _worker_signals() -> None:
+    """Workers leave Ctrl-C and SIGTERM to the parent, which stops the pool and removes its partial output."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _add_coverage(h5_in, bams, output, strandedness, prefix, species, bam_indexes, compression, compression_level,
@@ -246,6 +254,7 @@ def _add_coverage(h5_in, bams, output, strandedness, prefix, species, bam_indexe
         if len(indexes) != len(bams):
             raise UserError(f"{len(indexes)} BAM indexes given for {len(bams)} BAMs")
         infos = [inspect(b, i) for b, i in zip(bams, indexes)]
+        linears = [read_bai(info.index, info.path, len(info.references)) for info in infos]
         existing, old_cov, old_spl = read_columns(src, prefix)
         _check_bams(infos, existing, seqs, str(h5_in))
         n_old, n_new = len(existing), len(infos)
@@ -272,8 +281,7 @@ def _add_coverage(h5_in, bams, output, strandedness, prefix, species, bam_indexe
             targets = [tuple(d.column(n_old + c) for d in datasets) for c in range(n_new)]
 
             def jobs():
-                for c, info in enumerate(infos):
-                    linear = read_bai(info.index, len(info.references))
+                for c, (info, linear) in enumerate(zip(infos, linears)):
                     ref_ids = {name: i for i, name in enumerate(info.references)}
                     step = max(L, region_bp // L * L)
                     for seq in seqs.values():
@@ -298,7 +306,11 @@ def _add_coverage(h5_in, bams, output, strandedness, prefix, species, bam_indexe
 
             for col, tally in zip(columns[n_old:], tallies):
                 col.reads = tally.reads
-                log.info("%s: %d alignments counted", col.name, tally.reads)
+                if tally.reads:
+                    log.info("%s: %d alignments counted", col.name, tally.reads)
+                else:
+                    log.warning("%s: no alignments on the genome's sequences: its coverage column is all zero",
+                                col.name)
                 if labels is not None:
                     _strand_verdict(col, tally)
             described = json.dumps([asdict(c) for c in columns])

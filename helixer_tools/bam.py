@@ -104,30 +104,71 @@ def _is_bam(path: str) -> bool:
         return False
 
 
-def read_bai(index: str, n_refs: int) -> list[np.ndarray]:
-    """The linear index of each reference: virtual file offsets, one per 16 kbp window (monotone)."""
+_PSEUDO_BIN = 37450  # samtools' per-reference summary: first and last record's offsets, mapped/unmapped counts
+_SAMPLED_REFERENCES = 64  # references whose first record is decoded to check that the index fits the BAM
+
+
+def read_bai(index: str, bam: str, n_refs: int) -> list[np.ndarray]:
+    """The linear index of each reference: virtual file offsets, one per 16 kbp window (monotone).
+
+    The index is checked against ``bam`` first: a stale index (the BAM changed since ``samtools index``) or
+    one of another BAM gives one line saying to re-index, not a decoding error blaming the BAM."""
     data = Path(index).read_bytes()
     if data[:4] != b"BAI\x01":
         raise UserError(f"{index}: not a BAI index")
-    p = 4
-    n_ref = _INT32(data, p)[0]
-    p += 4
-    if n_ref != n_refs:
-        raise UserError(f"{index}: indexes {n_ref} references, the BAM has {n_refs}; run samtools index again")
-    linear = []
-    for _ in range(n_ref):
-        n_bin = _INT32(data, p)[0]
-        p += 4
-        for _ in range(n_bin):
-            n_chunk = _INT32(data, p + 4)[0]
-            p += 8 + 16 * n_chunk
-        n_intv = _INT32(data, p)[0]
-        p += 4
-        offsets = np.frombuffer(data, dtype="<u8", count=n_intv, offset=p).copy()
-        p += 8 * n_intv
-        # empty windows hold 0: any earlier window's offset is safe (the index is monotone)
-        linear.append(np.maximum.accumulate(offsets) if n_intv else offsets)
+    stale = f"re-index with samtools index {bam}"
+    try:
+        n_ref = _INT32(data, 4)[0]
+        if n_ref != n_refs:
+            raise UserError(f"{index}: indexes {n_ref} references, {bam} has {n_refs}; it is not this BAM's "
+                            f"index: {stale}")
+        p, linear, firsts = 8, [], {}
+        for ref in range(n_ref):
+            n_bin = _INT32(data, p)[0]
+            p += 4
+            for _ in range(n_bin):
+                bin_id, n_chunk = struct.unpack_from("<Ii", data, p)
+                if bin_id == _PSEUDO_BIN and n_chunk == 2:
+                    first, last, mapped = struct.unpack_from("<QQQ", data, p + 8)
+                    if mapped:
+                        firsts[ref] = (first, last)
+                p += 8 + 16 * n_chunk
+            n_intv = _INT32(data, p)[0]
+            p += 4
+            if n_intv < 0 or p + 8 * n_intv > len(data):
+                raise struct.error
+            offsets = np.frombuffer(data, dtype="<u8", count=n_intv, offset=p).copy()
+            p += 8 * n_intv
+            # empty windows hold 0: any earlier window's offset is safe (the index is monotone)
+            linear.append(np.maximum.accumulate(offsets) if n_intv else offsets)
+    except struct.error:
+        raise UserError(f"{index}: truncated or corrupt BAI index: {stale}") from None
+    _check_fits(index, bam, linear, firsts, stale)
     return linear
+
+
+def _check_fits(index: str, bam: str, linear: list[np.ndarray], firsts: dict[int, tuple[int, int]],
+                stale: str) -> None:
+    """Offsets within the BAM, and the first record of (a sample of) the references where the index says."""
+    size = os.path.getsize(bam)
+    ends = [int(a[-1]) for a in linear if len(a)] + [v for pair in firsts.values() for v in pair]
+    if ends and max(ends) >> 16 > size:
+        raise UserError(f"{index}: points past the end of {bam} (byte {max(ends) >> 16} of {size}); the index is "
+                        f"stale or of another BAM: {stale}")
+    refs = sorted(firsts)
+    if len(refs) > _SAMPLED_REFERENCES:
+        refs = [refs[i] for i in np.linspace(0, len(refs) - 1, _SAMPLED_REFERENCES).astype(int)]
+    for ref in refs:
+        reader = BgzfReader(bam, firsts[ref][0])
+        try:
+            record = reader.read(1 << 16)
+        except UserError:
+            record = b""
+        finally:
+            reader.close()
+        if len(record) < 8 or _INT32(record, 4)[0] != ref:
+            raise UserError(f"{index}: does not match {bam} (reference {ref + 1}'s first alignment is not where "
+                            f"the index says); the index is stale or of another BAM: {stale}")
 
 
 @dataclass

@@ -21,6 +21,7 @@ import numpy as np
 
 from .atomic import write_text
 from .errors import UserError
+from .h5io import check_same_genome, digests_of, species_of
 from .metrics import GENIC_CLASSES, PHASE_CLASSES, Scores
 from .predict import to_file_layout
 
@@ -43,6 +44,16 @@ def _row_keys(f: h5py.File, path: str) -> list[tuple]:
         raise UserError(f"{path}: does not say which rows it holds (no data/seqids, data/start_ends); give the h5 "
                         "it was predicted on with --predicted-h5")
     return [(s, int(a), int(b)) for s, (a, b) in zip(f["data/seqids"][:], f["data/start_ends"][:])]
+
+
+def _check_genome(path: str, genome: tuple[dict, list], labels: str, lab_genome: tuple[dict, list]) -> None:
+    """Predictions and labels of one genome: same bases where both files record them, else same species."""
+    (digests, species), (lab_digests, lab_species) = genome, lab_genome
+    if digests and lab_digests:
+        check_same_genome(path, digests, labels, lab_digests)
+    elif species and lab_species and set(species) != set(lab_species):
+        raise UserError(f"{path}: predicts species {', '.join(species)}, but {labels} holds "
+                        f"{', '.join(lab_species)}; evaluate predictions on the labelled genome")
 
 
 def _padding_first(pred: h5py.File, layout: str) -> bool:
@@ -72,6 +83,7 @@ def evaluate(labels: str, predictions: Sequence[str], names: Sequence[str] | Non
             if name not in lab:
                 raise UserError(f"{labels}: has no {name}; evaluation needs a labelled h5 (helixer-geenuff2h5)")
         label_rows = {key: i for i, key in enumerate(_row_keys(lab, labels))}
+        lab_genome = digests_of(lab), species_of(lab)
         length = lab["data/y"].shape[1]
         results = []
         for name, path, source in zip(names, predictions, predicted_h5):
@@ -88,9 +100,10 @@ def evaluate(labels: str, predictions: Sequence[str], names: Sequence[str] | Non
                                     f"{length} in {labels}")
                 if source is not None:
                     with h5py.File(source, "r") as src:
-                        keys = _row_keys(src, source)
+                        keys, genome = _row_keys(src, source), (digests_of(src), species_of(src))
                 else:
-                    keys = _row_keys(pred, path)
+                    keys, genome = _row_keys(pred, path), (digests_of(pred), species_of(pred))
+                _check_genome(path, genome, labels, lab_genome)
                 if len(keys) != pred["predictions"].shape[0]:
                     raise UserError(f"{path}: has {pred['predictions'].shape[0]} rows, but {source or path} "
                                     f"describes {len(keys)}")

@@ -1,4 +1,4 @@
-"""Streaming FASTA reading (plain, gzip or bgzip) with bounded memory.
+"""Streaming FASTA reading (plain, gzip, bgzip, xz or bzip2) with bounded memory.
 
 Sequences are never held whole: the reader yields a record's header, then its sequence in pieces of
 at most one read block, so a chromosome of any size costs the same memory as a short contig.
@@ -8,6 +8,10 @@ before any output is written.
 
 from __future__ import annotations
 
+import bz2
+import hashlib
+import io
+import lzma
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -20,7 +24,10 @@ from .errors import UserError
 BLOCK_SIZE = 1 << 22
 MAX_HEADER_BYTES = 1 << 20
 
-_GZIP_MAGIC = b"\x1f\x8b"
+# compressions read transparently (recognised by content, not name) and those refused with advice
+_COMPRESSIONS = {b"\x1f\x8b": "gzip", b"\xfd7zXZ\x00": "xz", b"BZh": "bzip2"}
+_REFUSED = {b"\x28\xb5\x2f\xfd": "zstd-compressed: decompress it first (zstd -d)",
+            b"PK\x03\x04": "a zip archive: unzip it first"}
 _UPPER = bytes.maketrans(b"acgtnyrwskmdvhb", b"ACGTNYRWSKMDVHB")
 _NOT_BASES = bytes(sorted(set(range(256)) - set(VALID_BASES) - set(WHITESPACE)))
 
@@ -32,23 +39,53 @@ class Record:
     index: int  # 1-based record number in the file
     seqid: str  # first whitespace-separated token of the header
     length: int  # number of bases
+    sha1: str = ""  # of the upper-case bases, as GeenuFF records it: tells files of the same genome apart
 
 
-def is_gzip(path: str | Path) -> bool:
-    """Whether a file is gzip/bgzip compressed, judged by its content."""
+def compression(path: str | Path) -> str | None:
+    """The compression of a file judged by its content ('gzip' also for bgzip, 'xz', 'bzip2'), or None."""
     with open(path, "rb") as fh:
-        return fh.read(2) == _GZIP_MAGIC
+        head = fh.read(6)
+    return next((name for magic, name in _COMPRESSIONS.items() if head.startswith(magic)), None)
+
+
+class _Decompressed(io.RawIOBase):
+    """A decompressing reader whose truncated or corrupt data is one error naming the file, not a traceback."""
+
+    def __init__(self, path: str | Path, kind: str, fh, raw: BinaryIO):
+        self.path, self.kind, self.fh, self.raw = path, kind, fh, raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        try:
+            return self.fh.readinto(buffer)
+        except (EOFError, OSError, ValueError, zlib_ng.error, lzma.LZMAError) as e:
+            raise UserError(f"{self.path}: the {self.kind} data is truncated or corrupt ({e})") from None
+
+    def close(self) -> None:
+        self.fh.close()
+        self.raw.close()  # the decompressors leave the file they were given open
+        super().close()
 
 
 def open_binary(path: str | Path) -> BinaryIO:
-    """Open a file for binary reading, decompressing gzip/bgzip transparently (by content, not name)."""
+    """Open a file for binary reading, decompressing gzip/bgzip, xz or bzip2 transparently (by content)."""
     try:
         fh = open(path, "rb")
     except OSError as e:
         raise UserError(f"{path}: cannot open: {e.strerror}") from None
-    if fh.peek(2)[:2] == _GZIP_MAGIC:
-        return gzip_ng.GzipFile(fileobj=fh, mode="rb")
-    return fh
+    head = fh.peek(6)[:6]
+    for magic, advice in _REFUSED.items():
+        if head.startswith(magic):
+            fh.close()
+            raise UserError(f"{path}: is {advice}")
+    kind = next((name for magic, name in _COMPRESSIONS.items() if head.startswith(magic)), None)
+    if kind is None:
+        return fh
+    opener = {"gzip": lambda f: gzip_ng.GzipFile(fileobj=f, mode="rb"), "xz": lzma.LZMAFile, "bzip2": bz2.BZ2File}
+    return io.BufferedReader(_Decompressed(path, kind, opener[kind](fh), fh), BLOCK_SIZE)
 
 
 class FastaReader:
@@ -70,7 +107,7 @@ class FastaReader:
     def _read(self, fh: BinaryIO) -> bytes:
         try:
             return fh.read(self.block_size)
-        except (OSError, EOFError, zlib_ng.error) as e:
+        except OSError as e:  # a failing disk; bad compressed data is reported by open_binary
             raise UserError(f"{self.path}: cannot read: {e}") from None
 
     def _events(self, fh: BinaryIO) -> Iterator[tuple[str, bytes]]:
@@ -130,20 +167,20 @@ def scan(path: str | Path, max_seqid_bytes: int | None = None) -> list[Record]:
     path = str(path)
     records: list[Record] = []
     seen: dict[str, int] = {}
-    seqid, length = None, 0
+    seqid, length, digest = None, 0, hashlib.sha1()
 
     def close() -> None:
         if seqid is None:
             return
         if length == 0:
             raise UserError(f"{path}: record {len(records) + 1} ({seqid}) has an empty sequence")
-        records.append(Record(len(records) + 1, seqid, length))
+        records.append(Record(len(records) + 1, seqid, length, digest.hexdigest()))
 
     for kind, data in FastaReader(path).events():
         if kind == "header":
             close()
             index = len(records) + 1
-            seqid, length = _seqid(path, index, data), 0
+            seqid, length, digest = _seqid(path, index, data), 0, hashlib.sha1()
             if seqid in seen:
                 raise UserError(
                     f"{path}: duplicate sequence id {seqid!r} (records {seen[seqid]} and {index}); "
@@ -168,7 +205,9 @@ def scan(path: str | Path, max_seqid_bytes: int | None = None) -> list[Record]:
                 f"{path}: record {len(records) + 1} ({seqid}), position {length + bad + 1}: "
                 f"character {chr(cleaned[bad])!r} is not an IUPAC nucleotide code"
             )
-        length += len(data.translate(None, WHITESPACE))
+        bases = clean(data)
+        length += len(bases)
+        digest.update(bases)
     close()
     if not records:
         raise UserError(f"{path}: not a FASTA file: no '>' header found")

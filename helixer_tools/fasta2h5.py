@@ -18,7 +18,7 @@ from .encoding import encode, encode_reverse_complement
 from .fasta import iter_sequences, scan
 from .h5io import (
     DEFAULT_GZIP_LEVEL, DEFAULT_SUBSEQUENCE_LENGTH, SEQID_BYTES, SPECIES_BYTES, H5Writer, RowDataset,
-    SequenceRows, check_name, check_subsequence_length, layout, per_row, run_ordered, start_ends,
+    SequenceRows, check_name, check_subsequence_length, layout, per_row, run_ordered, start_ends, write_digests,
 )
 from .progress import Progress
 
@@ -72,6 +72,7 @@ def fasta_to_h5(
         out.create("data/species", (n_rows,), f"S{SPECIES_BYTES}",
                    np.full(n_rows, species_raw, dtype=f"S{SPECIES_BYTES}"))
         out.create("data/start_ends", (n_rows, 2), np.int64, start_ends(seqs, length))
+        write_digests(out.file, {r.seqid: r.sha1 for r in records})
         out.provenance("helixer-fasta2h5", argv, {"fasta": str(fasta)})
 
         def jobs():

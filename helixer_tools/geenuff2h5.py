@@ -29,7 +29,8 @@ from .errors import UserError
 from .geenuff_db import Coordinate, GeenuffDB
 from .h5io import (
     DEFAULT_GZIP_LEVEL, DEFAULT_SUBSEQUENCE_LENGTH, SEQID_BYTES, SPECIES_BYTES, H5Writer, RowDataset, check_name,
-    check_subsequence_length, copy_dataset, layout, per_row, rows_by_sequence, run_ordered, start_ends,
+    check_same_genome, check_subsequence_length, copy_dataset, digests_of, layout, per_row, rows_by_sequence,
+    run_ordered, start_ends, write_digests,
 )
 from .labels import StrandLabels, label_window, split_points
 from .progress import Progress
@@ -150,6 +151,7 @@ def geenuff_to_h5(
             h5_species = {s.decode() for s in np.unique(src["data/species"][:])}
             if h5_species != {species}:
                 raise UserError(f"{h5_in}: species {', '.join(sorted(h5_species))} differs from the database's {species!r}")
+            check_same_genome(str(h5_in), digests_of(src), str(db_path), {c.seqid: c.sha1 for c in coords if c.sha1})
             rows = _rows_from_h5(str(h5_in), src, coords, L)
         else:
             L = check_subsequence_length(subsequence_length or DEFAULT_SUBSEQUENCE_LENGTH)
@@ -167,6 +169,7 @@ def geenuff_to_h5(
                            per_row(seqs, [c.seqid.encode() for c in coords]).astype(f"S{SEQID_BYTES}"))
                 out.create("data/species", (N,), f"S{SPECIES_BYTES}", np.full(N, species.encode(), f"S{SPECIES_BYTES}"))
                 out.create("data/start_ends", (N, 2), np.int64, start_ends(seqs, L))
+            write_digests(out.file, {c.seqid: c.sha1 for c in coords if c.sha1})
             datasets = {name: out.row_dataset(f"data/{name}", (N, L) + shape, dtype) for name, (shape, dtype) in LABELS.items()}
             flags = {name: np.zeros(N, dtype=bool) for name in ("err_samples", "fully_intergenic_samples", "is_annotated")}
             X = None if src is not None else out.row_dataset("data/X", (N, L, 4), np.float16)

@@ -45,6 +45,7 @@ class Coordinate:
     length: int
     plus: StrandFeatures
     minus: StrandFeatures
+    sha1: str = ""  # of the upper-case bases, recorded by GeenuFF at import
 
     @property
     def annotated(self) -> bool:
@@ -86,9 +87,9 @@ class GeenuffDB:
             rows[row[0]].append(row)
             order.setdefault(row[0], len(order))
         coords = []
-        for cid, seqid, length in self.con.execute("SELECT id, seqid, length FROM coordinate ORDER BY id"):
+        for cid, seqid, length, sha1 in self.con.execute("SELECT id, seqid, length, sha1 FROM coordinate ORDER BY id"):
             plus, minus = self._strand_features(seqid, rows.get(cid, []))
-            coords.append(Coordinate(cid, seqid, length, plus, minus))
+            coords.append(Coordinate(cid, seqid, length, plus, minus, sha1 or ""))
         coords.sort(key=lambda c: (-c.length, order.get(c.id, len(order)), c.id))
         return coords
 

@@ -33,6 +33,7 @@ DEFAULT_SUBSEQUENCE_LENGTH = 21384
 POOL_SIZE = 9
 SEQID_BYTES = 50
 SPECIES_BYTES = 25
+SEQUENCES = "sequences"  # one row per genome sequence: its id and the SHA-1 of its upper-case bases (GeenuFF's)
 COMPRESSIONS = ("gzip", "lzf")
 DEFAULT_GZIP_LEVEL = 4
 
@@ -185,7 +186,7 @@ def copy_rows(src_path: str | Path, dst_path: str | Path, rows: Sequence[int], t
         def visit(name, obj):
             if not isinstance(obj, h5py.Dataset):
                 return
-            if obj.ndim == 0 or obj.shape[0] != n:
+            if obj.ndim == 0 or obj.shape[0] != n or name.startswith(f"{SEQUENCES}/"):
                 copy_dataset(obj, out.file, name)
                 return
             shape = (len(rows),) + obj.shape[1:]
@@ -292,8 +293,6 @@ class H5Writer:
         self._open: contextlib.ExitStack | None = None
 
     def __enter__(self) -> "H5Writer":
-        if self.path.is_dir():
-            raise UserError(f"{self.path}: output path is a directory")
         with contextlib.ExitStack() as stack:
             tmp = stack.enter_context(atomic_path(self.path))
             try:
@@ -392,6 +391,30 @@ def open_h5(path: str | Path) -> h5py.File:
 def names(values) -> list[str]:
     """Sequence ids or species of an h5 (bytes) as str."""
     return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+
+
+def write_digests(f: h5py.File, digests: dict[str, str]) -> None:
+    """Record which genome a file is of: ``sequences/seqids`` and ``sequences/sha1`` (upstream ignores them)."""
+    if SEQUENCES in f:
+        del f[SEQUENCES]
+    f.create_dataset(f"{SEQUENCES}/seqids", data=np.array([s.encode() for s in digests], dtype=f"S{SEQID_BYTES}"))
+    f.create_dataset(f"{SEQUENCES}/sha1", data=np.array([d.encode() for d in digests.values()], dtype="S40"))
+
+
+def digests_of(f: h5py.File) -> dict[str, str]:
+    """seqid -> SHA-1 of its bases, as recorded by helixer-fasta2h5 or helixer-geenuff2h5 (empty when not)."""
+    if f"{SEQUENCES}/sha1" not in f:
+        return {}
+    return dict(zip(names(f[f"{SEQUENCES}/seqids"][:]), names(f[f"{SEQUENCES}/sha1"][:])))
+
+
+def check_same_genome(path: str, digests: dict[str, str], other: str, other_digests: dict[str, str]) -> None:
+    """Refuse files whose sequences of the same id differ in their bases (another assembly or species)."""
+    for seqid, digest in digests.items():
+        theirs = other_digests.get(seqid)
+        if theirs is not None and theirs != digest:
+            raise UserError(f"{path}: sequence {seqid!r} is not the one in {other} (same id, other bases); "
+                            "were both made from the same genome FASTA?")
 
 
 def species_of(f: h5py.File) -> list[str]:

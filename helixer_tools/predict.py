@@ -28,7 +28,7 @@ import numpy as np
 from . import model as M
 from .add_coverage import column_identity, read_columns
 from .errors import UserError
-from .h5io import H5Writer
+from .h5io import H5Writer, digests_of, write_digests
 from .progress import Progress
 from .training_data import normalise_coverage
 
@@ -255,5 +255,7 @@ def predict_h5(model_path: str, h5_path: str, output: str, overlap: bool = False
             for name in ("data/seqids", "data/start_ends", "data/species"):  # which rows these are
                 if name in f:
                     out.create(name, f[name].shape, f[name].dtype, data=f[name][:])
+            if digests := digests_of(f):  # and of which genome
+                write_digests(out.file, digests)
             out.provenance("helixer-predict", argv or [], {"model": model_path, "h5": h5_path})
     return {"rows": n_rows, "length": length}

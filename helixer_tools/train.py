@@ -76,6 +76,8 @@ class TrainOptions:
             values = getattr(self, name)
             if values is not None and any(not math.isfinite(v) or v < 0 for v in values):
                 raise UserError(f"{name.replace('_', ' ')} must be finite and not negative: {list(values)}")
+        if self.class_weights is not None and not any(self.class_weights):
+            raise UserError("class weights are all zero: nothing would be learned")
         if self.optimizer not in ("adamw", "adam"):
             raise UserError(f"optimizer {self.optimizer!r} is not adamw or adam")
         for name in ("epochs", "batch_size", "val_batch_size", "patience"):

@@ -176,7 +176,7 @@ def test_decoder_agrees_with_pysam():
     first = records[0]
     blocks = [(s, s + n) for o, s, n in zip(first.op, first.op_start, first.op_len) if o in (0, 7, 8)][:5]
     assert blocks == [b for r in reads for b in r.get_blocks()][:5]
-    assert len(read_bai(info.index, len(info.references))) == 3
+    assert len(read_bai(info.index, info.path, len(info.references))) == 3
 
 
 # ---------------------------------------------------------------- errors

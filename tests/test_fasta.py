@@ -84,10 +84,28 @@ def test_truncated_gzip_is_a_clear_error(tmp_path):
     data = gzip.compress(b">a\n" + b"ACGT" * 100000)
     path = tmp_path / "cut.fa.gz"
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(UserError, match="cut.fa.gz: cannot read"):
+    with pytest.raises(UserError, match="cut.fa.gz: the gzip data is truncated or corrupt"):
         scan(path)
 
 
 def test_missing_file(tmp_path):
     with pytest.raises(UserError, match="cannot open: No such file"):
         scan(tmp_path / "nope.fa")
+
+
+@pytest.mark.parametrize("compress", [gzip.compress, __import__("lzma").compress, __import__("bz2").compress])
+def test_compressed_fasta_reads_as_plain(tmp_path, compress):
+    text = b">a desc\nACGTn\nacg\n>b\nTTTT\n"
+    plain, packed = tmp_path / "g.fa", tmp_path / "g.fa.packed"
+    plain.write_bytes(text)
+    packed.write_bytes(compress(text))
+    assert scan(packed) == scan(plain)
+    assert [(i, b"".join(p)) for i, p in iter_sequences(packed)] == [("a", b"ACGTNACG"), ("b", b"TTTT")]
+
+
+def test_scan_records_geenuffs_sequence_digest(tmp_path):
+    path = tmp_path / "g.fa"
+    path.write_bytes(b">a\nACGTn\nacg\n")
+    import hashlib
+
+    assert scan(path)[0].sha1 == hashlib.sha1(b"ACGTNACG").hexdigest()  # GeenuFF: sha1 of str(seq).upper()

@@ -147,7 +147,7 @@ GENE = ("chr1\tt\tgene\t1\t30\t.\t+\t.\tID=g1\n"
 ])
 def test_gff3_errors_name_the_line(tmp_path, body, message):
     with pytest.raises(UserError) as err:
-        check_gff3(_gff(tmp_path, body), {"chr1"})
+        check_gff3(_gff(tmp_path, body), {"chr1": 100})
     assert message in str(err.value) and str(err.value).startswith(str(tmp_path / "a.gff3"))
 
 

@@ -1,16 +1,27 @@
 """Nothing lost, nothing silent (issue 16): a corpus of careless invocations, each refused in one line before
 any work, with every input unchanged and nothing left in the output folder. Grows with every bug found.
 
-So far: an output that is an input (it would be destroyed), and two outputs of one run on one path (one
-would be lost), by resolved path: plain, through a symlink, and through a hard link.
+The corpus: an output that is an input (it would be destroyed) or two outputs of one run on one path (one
+would be lost), by resolved path (plain, symlink, hard link); outputs that cannot be written (a directory, a
+missing folder); stale and foreign BAM indexes; truncated and xz/bz2/zstd input; broken GFF3 (features past the
+sequence end, a Parent naming nothing, an exon outside its transcript, duplicate IDs, a CDS without Parent, GTF);
+files of different genomes or species; weights that train nothing. Cancelled runs (SIGTERM, SIGINT) leave
+nothing behind.
 """
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import hashlib
 import importlib
+import lzma
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -22,7 +33,20 @@ FILES = {
     "fa": "micromonas_small.fa", "gff3": "micromonas_small.gff3", "db": "micromonas_small.sqlite3",
     "h5": "micromonas_small.h5", "labels": "micromonas_small.labels.h5", "preds": "micromonas_small.predictions.h5",
     "bam": "micromonas_small.rnaseq.bam", "bai": "micromonas_small.rnaseq.bam.bai",
-    "model": "helixer_tiny_head_tuned.h5",
+    "model": "helixer_tiny_head_tuned.h5", "half_bai": "micromonas_small.half.bam.bai",
+    "other_preds": "athaliana_small.predictions.h5",
+}
+GFF3 = (TEST_DATA / FILES["gff3"]).read_text()
+EXON = "NW_003315902.1\tRefSeq\texon\t735\t1035\t"
+# broken variants of the GFF3 (name -> text); the line numbers in CASES are those of the edited line
+BROKEN_GFF3 = {
+    "past_end.gff3": GFF3.replace(EXON, EXON.replace("1035", "9999"), 1),
+    "lost_parent.gff3": GFF3.replace("ID=exon-XM_003064948.1-1;Parent=rna-XM_003064948.1",
+                                     "ID=exon-XM_003064948.1-1;Parent=rna-missing", 1),
+    "exon_outside.gff3": GFF3.replace(EXON, EXON.replace("1035", "1100"), 1),
+    "duplicate_id.gff3": GFF3.replace("ID=rna-XM_003064948.1;", "ID=gene-MICPUCDRAFT_23903;", 1),
+    "cds_no_parent.gff3": GFF3.replace("ID=cds-XP_003064994.1;Parent=rna-XM_003064948.1;", "ID=cds-XP_003064994.1;", 1),
+    "genes.gtf": 'NW_003315902.1\tRefSeq\texon\t735\t1035\t.\t-\t.\tgene_id "g1"; transcript_id "t1";\n',
 }
 
 # (tool module, argv with {name} for the copied inputs, message fragment)
@@ -68,28 +92,180 @@ CASES = {
         "predict", "--model {model} --h5 {h5} --output link.h5", "--output is the same file as --model"),
     "predict --output is a hard link to the model": (
         "predict", "--model {model} --h5 {h5} --output hard.h5", "--output is the same file as --model"),
+    # outputs that cannot be written: refused before any work, naming the user's path, never a temp name
+    "evaluate --output is a directory": (
+        "evaluate", "--labels {labels} --predictions {preds} --output .", ".: is a directory; give a file name"),
+    "fasta2h5 --output is an existing directory": (
+        "fasta2h5", "--fasta {fa} --species Mp --output sub", "sub: is a directory"),
+    "evaluate --plot in a missing folder (the TSV is not written either)": (
+        "evaluate", "--labels {labels} --predictions {preds} --output e.tsv --plot nodir/p.png",
+        "nodir/p.png: the directory to write it in does not exist"),
+    "import2geenuff --log in a missing folder (no database either)": (
+        "import2geenuff", "--gff3 {gff3} --fasta {fa} --species Mp --output out.db --log nodir/l.txt",
+        "nodir/l.txt: the directory to write it in does not exist"),
+    # BAM indexes that do not fit their BAM
+    "add-coverage with another BAM's index": (
+        "add_coverage", "--h5 {h5} --bam {bam} --bai {half_bai} --output o.h5 --second-read-is-sense-strand",
+        "does not match micromonas_small.rnaseq.bam"),
+    "add-coverage with a stale index": (
+        "add_coverage", "--h5 {h5} --bam changed.bam --output o.h5 --second-read-is-sense-strand",
+        "changed.bam.bai: points past the end of changed.bam"),
+    # compressed input: truncated, or a compression we do not read
+    "import2geenuff with a truncated .gff3.gz": (
+        "import2geenuff", "--gff3 cut.gff3.gz --fasta {fa} --species Mp --output out.db --log l.txt",
+        "cut.gff3.gz: the gzip data is truncated or corrupt"),
+    "fasta2h5 with a truncated .fa.gz": (
+        "fasta2h5", "--fasta cut.fa.gz --species Mp --output o.h5", "cut.fa.gz: the gzip data is truncated or corrupt"),
+    "fasta2h5 with a zstd FASTA": (
+        "fasta2h5", "--fasta genome.fa.zst --species Mp --output o.h5", "genome.fa.zst: is zstd-compressed"),
+    # broken GFF3: one line-numbered error each, before GeenuFF sees it
+    "import2geenuff: a feature past the sequence end": (
+        "import2geenuff", "--gff3 past_end.gff3 --fasta {fa} --species Mp --output out.db --log l.txt",
+        "line 12: exon ends at 9999, past the end of NW_003315902.1 (5431 bp"),
+    "import2geenuff: a Parent naming no feature": (
+        "import2geenuff", "--gff3 lost_parent.gff3 --fasta {fa} --species Mp --output out.db --log l.txt",
+        "line 12: Parent 'rna-missing' names no feature in the file"),
+    "import2geenuff: an exon outside its transcript": (
+        "import2geenuff", "--gff3 exon_outside.gff3 --fasta {fa} --species Mp --output out.db --log l.txt",
+        "line 12: exon 'exon-XM_003064948.1-1' (NW_003315902.1:735-1100) lies outside its parent mRNA"),
+    "import2geenuff: duplicate IDs": (
+        "import2geenuff", "--gff3 duplicate_id.gff3 --fasta {fa} --species Mp --output out.db --log l.txt",
+        "line 11: ID 'gene-MICPUCDRAFT_23903' is already used on line 10 by a gene"),
+    "import2geenuff: a CDS without Parent": (
+        "import2geenuff", "--gff3 cds_no_parent.gff3 --fasta {fa} --species Mp --output out.db --log l.txt",
+        "line 15: CDS without a Parent attribute"),
+    "import2geenuff: GTF given as GFF3": (
+        "import2geenuff", "--gff3 genes.gtf --fasta {fa} --species Mp --output out.db --log l.txt",
+        "line 1: this is GTF"),
+    # files of different genomes
+    "geenuff2h5 --h5 of another genome with the same ids and lengths": (
+        "geenuff2h5", "--db {db} --h5 other_bases.h5 --output l.h5",
+        "other_bases.h5: sequence 'NW_003315902.1' is not the one in"),
+    "evaluate predictions of another species": (
+        "evaluate", "--labels {labels} --predictions {other_preds} --output e.tsv",
+        "athaliana_small.predictions.h5: predicts species Athaliana, but micromonas_small.labels.h5 holds Mpusilla"),
 }
+
+
+def _other_bases(fasta: str) -> str:
+    """The same ids and lengths, other bases (A and C swapped)."""
+    return "".join(line if line.startswith(">") else line.translate(str.maketrans("ACac", "CAca"))
+                   for line in fasta.splitlines(keepends=True))
+
+
+def make_inputs(folder: Path) -> None:
+    """Copies of the test data and the broken or mismatched files the cases use."""
+    for name in FILES.values():
+        shutil.copy(TEST_DATA / name, folder / name)
+    shutil.copy(TEST_DATA / FILES["labels"], folder / "training_data.h5")
+    (folder / "link.h5").symlink_to(folder / FILES["model"])
+    os.link(folder / FILES["model"], folder / "hard.h5")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "keep.txt").write_text("a file in a folder given as output\n")
+    for name, text in BROKEN_GFF3.items():
+        (folder / name).write_text(text)
+    fasta = (TEST_DATA / FILES["fa"]).read_bytes()
+    (folder / "cut.gff3.gz").write_bytes(gzip.compress(GFF3.encode())[:1000])
+    (folder / "cut.fa.gz").write_bytes(gzip.compress(fasta)[:3000])
+    (folder / "genome.fa.zst").write_bytes(b"\x28\xb5\x2f\xfd" + fasta[:100])
+    shutil.copy(TEST_DATA / "micromonas_small.half.bam", folder / "changed.bam")  # the BAM changed, its index did not
+    shutil.copy(TEST_DATA / FILES["bai"], folder / "changed.bam.bai")
+    (folder / "other_bases.fa").write_text(_other_bases(fasta.decode()))
+    from helixer_tools.cli import fasta2h5
+
+    assert fasta2h5.main(["--fasta", str(folder / "other_bases.fa"), "--species", "Mpusilla", "-q",
+                          "--output", str(folder / "other_bases.h5")]) == 0
 
 
 def digest(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
+def tree(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` (hidden ones included) and its checksum."""
+    return {str(p.relative_to(folder)): digest(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_refused_in_one_line_inputs_unchanged(case, tmp_path, capsys, monkeypatch):
     tool, template, message = CASES[case]
-    for name in FILES.values():
-        shutil.copy(TEST_DATA / name, tmp_path / name)
-    shutil.copy(TEST_DATA / FILES["labels"], tmp_path / "training_data.h5")
-    (tmp_path / "link.h5").symlink_to(tmp_path / FILES["model"])
-    os.link(tmp_path / FILES["model"], tmp_path / "hard.h5")
-    before = {p.name: digest(p) for p in tmp_path.iterdir()}
+    make_inputs(tmp_path)
+    before = tree(tmp_path)
     monkeypatch.chdir(tmp_path)
-    argv = template.format(**FILES).split()
+    argv = template.format(**FILES).split() + ["-q"]  # warnings and errors only
     cli = importlib.import_module(f"helixer_tools.cli.{tool}")
     assert cli.main(argv) == 1
     err = capsys.readouterr().err
     prog = cli.build_parser().prog
     assert err.count("\n") == 1 and err.startswith(f"{prog}: error: "), err
     assert message in err and "tmp-" not in err, err
-    assert {p.name: digest(p) for p in tmp_path.iterdir()} == before  # nothing changed, nothing new
+    assert tree(tmp_path) == before  # nothing changed, nothing new
+
+
+# argument errors: argparse's usage line, then one error line, exit code 2
+ARGUMENT_CASES = {
+    "train --class-weights all zero": (
+        "train", "head --pretrained {model} --training {labels} --validation {labels} --output m.h5 "
+                 "--class-weights 0,0,0,0", "class weights are all zero"),
+}
+
+
+@pytest.mark.parametrize("case", ARGUMENT_CASES)
+def test_argument_errors(case, tmp_path, capsys, monkeypatch):
+    tool, template, message = ARGUMENT_CASES[case]
+    for name in FILES.values():
+        shutil.copy(TEST_DATA / name, tmp_path / name)
+    before = tree(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    cli = importlib.import_module(f"helixer_tools.cli.{tool}")
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(template.format(**FILES).split())
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.startswith("usage:") and message in err.splitlines()[-1], err
+    assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("tool,sig,code", [("predict", signal.SIGTERM, 143), ("predict", signal.SIGINT, 130),
+                                           ("train", signal.SIGTERM, 143)])
+def test_cancelled_run_leaves_nothing(tool, sig, code, tmp_path):
+    """What Galaxy, Slurm and Nextflow send on cancel (SIGTERM) and Ctrl-C (SIGINT), mid-run: the partial
+    output is removed, the exit code says which signal, and the last line says that nothing was written."""
+    data = ROOT / "tests" / "data" / "athaliana_1M"
+    args = {
+        "predict": ["--model", data / "chr1_0-10M.model.h5", "--h5", data / "upstream_fasta.h5", "--output", "p.h5"],
+        "train": ["head", "--pretrained", TEST_DATA / "helixer_tiny_upstream.h5", "--training", TEST_DATA / FILES["labels"],
+                  "--validation", TEST_DATA / FILES["labels"], "--output", "m.h5", "--metrics", "m.tsv",
+                  "--epochs", "1000", "--patience", "1000"],
+    }[tool]
+    proc = subprocess.Popen([sys.executable, "-m", f"helixer_tools.cli.{tool}", *map(str, args)], cwd=tmp_path,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not any(p.name.startswith(".") for p in tmp_path.iterdir()):  # writing has begun
+        assert proc.poll() is None, proc.communicate()[1]
+        assert time.monotonic() < deadline, "no temporary output appeared"
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, err
+    assert err.strip().splitlines()[-1].endswith("no output written") and "Traceback" not in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_genome_is_recognised_along_the_chain(tmp_path, capsys):
+    """fasta2h5 records each sequence's SHA-1 (GeenuFF's), geenuff2h5 checks it against the database and keeps
+    it, predict copies it: evaluate can then tell predictions of another assembly from those of this one."""
+    from helixer_tools.cli import fasta2h5, geenuff2h5, predict
+    from helixer_tools.h5io import digests_of
+    import h5py
+    import sqlite3
+
+    fa, db = TEST_DATA / FILES["fa"], TEST_DATA / FILES["db"]
+    assert fasta2h5.main(["--fasta", str(fa), "-s", "Mpusilla", "-o", str(tmp_path / "g.h5"), "-q"]) == 0
+    assert geenuff2h5.main(["--db", str(db), "--h5", str(tmp_path / "g.h5"), "-o", str(tmp_path / "l.h5"), "-q"]) == 0
+    assert predict.main(["--model", str(TEST_DATA / FILES["model"]), "--h5", str(tmp_path / "g.h5"),
+                         "-o", str(tmp_path / "p.h5"), "-q"]) == 0
+    with sqlite3.connect(db) as con:
+        expected = dict(con.execute("SELECT seqid, sha1 FROM coordinate"))
+    for name in ("g.h5", "l.h5", "p.h5"):
+        with h5py.File(tmp_path / name) as f:
+            assert digests_of(f) == expected, name

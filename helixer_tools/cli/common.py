@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from typing import Callable, Sequence
 
 from .. import __version__
+from ..atomic import check_output, together, user_name
 from ..errors import UserError
 from ..h5io import COMPRESSIONS, DEFAULT_GZIP_LEVEL, DEFAULT_SUBSEQUENCE_LENGTH, check_subsequence_length
 
@@ -137,8 +139,9 @@ def _same_file(a: str, b: str) -> bool:
 
 
 def check_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Refuse an output that is the same file as an input (it would be destroyed) or as another output (one
-    would be lost), by resolved path, naming both options."""
+    """Refuse, before any work, an output that cannot be written (a directory; a missing or read-only folder),
+    or that is the same file as an input (it would be destroyed) or as another output (one would be lost), by
+    resolved path, naming both options."""
     outputs, inputs = [], []
     for action in _actions(parser, args):
         value = getattr(args, action.dest, None) if action.option_strings else None
@@ -146,6 +149,8 @@ def check_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         for v in values:
             if isinstance(v, str) and v:
                 (outputs if getattr(action, "writes", False) else inputs).append((action.option_strings[0], v))
+    for _, path in outputs:
+        check_output(path)
     check_collisions(outputs, inputs)
 
 
@@ -179,24 +184,43 @@ def _configure_logging(args: argparse.Namespace) -> None:
                         stream=sys.stderr, force=True)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what Galaxy, Slurm and Nextflow send on cancel), handled as Ctrl-C is."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
 def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
         action: Callable[[argparse.Namespace, list[str]], None]) -> int:
-    """Parse ``argv``, run ``action`` and turn user errors into one line on stderr and exit code 1."""
+    """Parse ``argv`` and run ``action``: its outputs appear together on success and none on failure; user
+    errors become one line on stderr and exit code 1; Ctrl-C exits 130 and SIGTERM 143, leaving nothing."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     _configure_logging(args)
     try:
+        old_handler = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread: leave signals alone
+        old_handler = None
+    try:
         check_paths(parser, args)
-        action(args, argv)
+        with together():
+            action(args, argv)
     except UserError as e:
         print(f"{parser.prog}: error: {e}", file=sys.stderr)
         return 1
     except OSError as e:  # disk full, permissions, ... on a path the user gave
-        where = f"{e.filename}: " if e.filename else ""
+        where = f"{user_name(e.filename)}: " if e.filename else ""
         print(f"{parser.prog}: error: {where}{e.strerror or e}", file=sys.stderr)
         return 1
+    except Terminated:
+        print(f"{parser.prog}: terminated (SIGTERM); no output written", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
-        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        print(f"{parser.prog}: interrupted; no output written", file=sys.stderr)
         return 130
+    finally:
+        if old_handler is not None:
+            signal.signal(signal.SIGTERM, old_handler)
     return 0
-

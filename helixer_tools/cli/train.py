@@ -47,7 +47,7 @@ ROUTE_HELP = {
 }
 
 
-def weights_list(count: int, what: str):
+def weights_list(count: int, what: str, some_positive: bool = False):
     def parse(text: str) -> tuple[float, ...]:
         fields = [f for f in re.split(r"[\s,]+", text.strip().strip("[]()")) if f]
         try:
@@ -58,6 +58,9 @@ def weights_list(count: int, what: str):
             raise argparse.ArgumentTypeError(f"{what} need {count} values, got {len(values)} in {text!r}")
         if any(v < 0 or v != v or v == float("inf") for v in values):
             raise argparse.ArgumentTypeError(f"{what} must be finite and not negative: {text!r}")
+        if some_positive and not any(values):
+            raise argparse.ArgumentTypeError(f"{what} are all zero: every base would weigh nothing and nothing "
+                                             f"would be learned: {text!r}")
         return values
 
     return parse
@@ -101,7 +104,7 @@ def _optimisation_parser() -> argparse.ArgumentParser:
                    help="stop after this many checks without a better validation genic F1")
     g.add_argument("--check-every", "--check-every-nth-batch", dest="check_every", type=common.positive_int,
                    default=None, help="also validate every this many batches (default: at epoch ends only)")
-    g.add_argument("--class-weights", type=weights_list(4, "class weights"), default=None, metavar="W,W,W,W",
+    g.add_argument("--class-weights", type=weights_list(4, "class weights", some_positive=True), default=None, metavar="W,W,W,W",
                    help="loss weights of intergenic, UTR, CDS, intron (upstream's guide: 0.7,1.6,1.2,1.2; "
                         "default: unweighted)")
     g.add_argument("--transition-weights", type=weights_list(6, "transition weights"), default=None,
