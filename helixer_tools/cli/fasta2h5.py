@@ -9,7 +9,7 @@ from ..fasta2h5 import fasta_to_h5
 from . import common
 
 DESCRIPTION = """\
-Encode a genome FASTA (plain or gzip) as the h5 file Helixer's models read: data/X (one-hot
+Encode a genome FASTA (plain, gzip, xz or bzip2) as the h5 file Helixer's models read: data/X (one-hot
 C,A,T,G; N = 0.25; IUPAC codes split evenly), data/seqids, data/species, data/start_ends.
 Every sequence is cut into subsequences; rows hold all plus-strand subsequences, then all
 minus-strand ones, both 5'->3', the short last one zero-padded at the end, exactly as upstream
@@ -23,7 +23,7 @@ example: helixer-fasta2h5 --fasta genome.fa.gz --species Athaliana --output geno
 def build_parser() -> argparse.ArgumentParser:
     required, req = common.required_parser()
     req.add_argument("--fasta", "-f", "--fasta-path", dest="fasta", required=True, metavar="FASTA",
-                     help="genome FASTA, plain or gzip/bgzip compressed")
+                     help="genome FASTA, plain or gzip/bgzip, xz or bzip2 compressed")
     req.add_argument("--species", "-s", required=True,
                      help="species name stored in data/species (at most 25 characters)")
     common.output_option(req, "--output", "-o", "--h5-output-path", dest="output", required=True, metavar="H5",

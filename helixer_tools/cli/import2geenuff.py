@@ -15,9 +15,12 @@ probably wrong (missing UTRs, start or stop codons, phase errors, overlapping ex
 than --min-intron-length, ...); training gives them weight 0. GeenuFF's log of what it flagged is
 written to --log.
 
-The files are checked first: unknown feature types (GeenuFF needs Sequence Ontology types), transcripts
-without a Parent, sequence ids that are not in the FASTA, malformed lines, and the FASTA checks of
-helixer-fasta2h5 are errors that name the line or record. Plain or gzip input.
+The files are checked first, each problem an error naming the GFF3 line: malformed lines, GTF given
+as GFF3, unknown feature types (GeenuFF needs Sequence Ontology types), transcripts without a Parent,
+exons/CDS/UTRs without a Parent, a Parent naming no feature, a feature outside its parent, one ID used
+by features of different types or sequences, sequence ids that are not in the FASTA or features past
+their end; and the FASTA checks of helixer-fasta2h5. Plain, gzip, xz or bzip2 input. The database and
+the log appear together, or neither when the import fails.
 
 example: helixer-import2geenuff --gff3 genes.gff3 --fasta genome.fa --species Athaliana \\
              --output genome.sqlite3 --log import.log
@@ -26,8 +29,8 @@ example: helixer-import2geenuff --gff3 genes.gff3 --fasta genome.fa --species At
 
 def build_parser() -> argparse.ArgumentParser:
     required, req = common.required_parser()
-    req.add_argument("--gff3", "-g", required=True, metavar="GFF3", help="gene models, GFF3 (plain or gzip)")
-    req.add_argument("--fasta", "-f", required=True, metavar="FASTA", help="genome sequence, FASTA (plain or gzip)")
+    req.add_argument("--gff3", "-g", required=True, metavar="GFF3", help="gene models, GFF3 (plain, gzip, xz or bzip2)")
+    req.add_argument("--fasta", "-f", required=True, metavar="FASTA", help="genome sequence, FASTA (plain, gzip, xz or bzip2)")
     req.add_argument("--species", "-s", required=True, help="species name (at most 25 characters)")
     common.output_option(req, "--output", "-o", "--db-path", dest="output", required=True, metavar="SQLITE",
                               help="GeenuFF database to write")
