@@ -30,7 +30,7 @@ from typing import Sequence
 import h5py
 import numpy as np
 
-from .bam import LINEAR_SHIFT, BamInfo, inspect, read_bai
+from .bam import BamInfo, inspect, read_index
 from .coverage import STRANDEDNESS, RegionCounts, count_region
 from .errors import UserError
 from .h5io import (
@@ -103,13 +103,31 @@ def _check_bams(infos: list[BamInfo], existing: list[Column], seqs: dict[str, Ro
             if key in seen:
                 raise UserError(f"{info.path}: the same BAM as {seen[key]}; each BAM may give one column")
         seen[(info.size, info.header_md5)] = seen[("path", os.path.realpath(info.path))] = info.path
-        lengths = dict(zip(info.references, info.lengths))
-        for seqid, seq in seqs.items():
-            if seqid not in lengths:
-                raise UserError(f"{info.path}: has no contig {seqid!r} (a sequence of {h5_path}); "
-                                "was it aligned to another assembly?")
-            if lengths[seqid] != seq.length:
-                raise UserError(f"{info.path}: contig {seqid} is {lengths[seqid]} bp, but {seq.length} bp in {h5_path}")
+        _check_names(info, seqs, h5_path)
+
+
+def _check_names(info: BamInfo, seqs: dict[str, RowsOf], h5_path: str) -> None:
+    """The BAM must have every sequence of the genome, at the same length: one line naming the first
+    mismatches, and the likely cause when the names differ only in case or a 'chr' prefix."""
+    lengths = dict(zip(info.references, info.lengths))
+    missing = [s for s in seqs if s not in lengths]
+    if missing:
+        def key(name: str) -> str:
+            name = name.lower()
+            return name[3:] if name.startswith("chr") else name
+
+        theirs = {key(r): r for r in info.references}
+        alike = [(s, theirs[key(s)]) for s in missing if key(s) in theirs]
+        hint = (f"the names differ: {', '.join(f'{a} vs {b}' for a, b in alike[:3])}; rename the contigs of one "
+                "of them" if alike else f"it has {', '.join(info.references[:3])}{', ...' if len(info.references) > 3 else ''}"
+                "; was it aligned to another assembly?")
+        raise UserError(f"{info.path}: {len(missing)} of the {len(seqs)} sequences of {h5_path} are not among its "
+                        f"contigs ({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}); {hint}")
+    other = [(s, lengths[s], q.length) for s, q in seqs.items() if lengths[s] != q.length]
+    if other:
+        shown = ", ".join(f"{s} {a} vs {b} bp" for s, a, b in other[:3])
+        raise UserError(f"{info.path}: {len(other)} contig(s) have other lengths than in {h5_path} ({shown}"
+                        f"{', ...' if len(other) > 3 else ''}); was it aligned to another assembly version?")
 
 
 @dataclass(frozen=True)
@@ -250,11 +268,11 @@ def _add_coverage(h5_in, bams, output, strandedness, prefix, species, bam_indexe
             if found != {species}:
                 raise UserError(f"{h5_in}: holds species {', '.join(sorted(found))}, not {species!r}")
         seqs = rows_by_sequence(str(h5_in), src["data/seqids"][:], src["data/start_ends"][:], L)
-        indexes = list(bam_indexes) if bam_indexes else [None] * len(bams)
-        if len(indexes) != len(bams):
-            raise UserError(f"{len(indexes)} BAM indexes given for {len(bams)} BAMs")
-        infos = [inspect(b, i) for b, i in zip(bams, indexes)]
-        linears = [read_bai(info.index, info.path, len(info.references)) for info in infos]
+        index_paths = list(bam_indexes) if bam_indexes else [None] * len(bams)
+        if len(index_paths) != len(bams):
+            raise UserError(f"{len(index_paths)} BAM indexes given for {len(bams)} BAMs")
+        infos = [inspect(b, i) for b, i in zip(bams, index_paths)]
+        indexes = [read_index(info.index, info.path, info.lengths) for info in infos]
         existing, old_cov, old_spl = read_columns(src, prefix)
         _check_bams(infos, existing, seqs, str(h5_in))
         n_old, n_new = len(existing), len(infos)
@@ -281,14 +299,14 @@ def _add_coverage(h5_in, bams, output, strandedness, prefix, species, bam_indexe
             targets = [tuple(d.column(n_old + c) for d in datasets) for c in range(n_new)]
 
             def jobs():
-                for c, (info, linear) in enumerate(zip(infos, linears)):
+                for c, (info, index) in enumerate(zip(infos, indexes)):
                     ref_ids = {name: i for i, name in enumerate(info.references)}
                     step = max(L, region_bp // L * L)
                     for seq in seqs.values():
                         ref_id = ref_ids[seq.seqid]
                         for r0 in range(0, seq.length, step):
                             r1 = min(r0 + step, seq.length)
-                            task = _Region(info.path, ref_id, _first_offset(linear[ref_id], r0, r1), r0, r1, seq, L,
+                            task = _Region(info.path, ref_id, index.first_offset(ref_id, r0, r1), r0, r1, seq, L,
                                            strandedness, encoders, labels)
                             yield partial(_tagged, c, task), r1 - r0
 
@@ -336,18 +354,6 @@ def _copy_except(src: h5py.Group, dst: h5py.Group, replaced: set[str]) -> None:
             _copy_except(obj, dst.require_group(name), replaced)
         else:
             src.copy(obj, dst, name)
-
-
-def _first_offset(linear: np.ndarray, r0: int, r1: int) -> int | None:
-    """File offset of the first alignment that may overlap [r0, r1), or None when none does.
-
-    The linear index holds 0 for the 16 kbp windows before a contig's first alignment (later empty
-    windows hold the previous offset), so the first non-zero entry within the region is the one.
-    """
-    lo, hi = r0 >> LINEAR_SHIFT, ((r1 - 1) >> LINEAR_SHIFT) + 1
-    entries = linear[lo:hi]
-    nonzero = np.flatnonzero(entries)
-    return int(entries[nonzero[0]]) if len(nonzero) else None
 
 
 def _tagged(column: int, task: _Region):

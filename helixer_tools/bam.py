@@ -18,7 +18,7 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
 from zlib_ng import zlib_ng
@@ -59,7 +59,7 @@ def _index_path(path: str) -> str | None:
 
 
 def inspect(path: str | Path, index: str | Path | None = None) -> BamInfo:
-    """Check that ``path`` is a coordinate-sorted, BAI-indexed BAM and describe it."""
+    """Check that ``path`` is a coordinate-sorted, indexed (BAI or CSI) BAM and describe it."""
     import pysam
 
     path = str(path)
@@ -79,9 +79,8 @@ def inspect(path: str | Path, index: str | Path | None = None) -> BamInfo:
         raise UserError(f"{path}: not sorted by coordinate (header says SO:{header.get('HD', {}).get('SO', 'none')}); "
                         "run samtools sort")
     if index is None:
-        raise UserError(f"{path}: no index ({path}.bai); run samtools index")
-    if index.endswith(".csi"):
-        raise UserError(f"{path}: has a CSI index only; make a BAI index with samtools index -b")
+        raise UserError(f"{path}: no index ({path}.bai or {path}.csi); run samtools index (samtools index -c for "
+                        "chromosomes over 512 Mbp)")
     if os.path.getmtime(index) + 1 < os.path.getmtime(path):  # htslib warns too; copies can reorder times
         logging.getLogger("helixer_tools").warning("%s: the index %s is older than the BAM; if the BAM changed, "
                                                    "run samtools index again", path, index)
@@ -104,54 +103,128 @@ def _is_bam(path: str) -> bool:
         return False
 
 
-_PSEUDO_BIN = 37450  # samtools' per-reference summary: first and last record's offsets, mapped/unmapped counts
+_PSEUDO_BIN = 37450  # BAI: samtools' per-reference summary: first and last record's offsets, mapped/unmapped counts
 _SAMPLED_REFERENCES = 64  # references whose first record is decoded to check that the index fits the BAM
 
 
-def read_bai(index: str, bam: str, n_refs: int) -> list[np.ndarray]:
-    """The linear index of each reference: virtual file offsets, one per 16 kbp window (monotone).
+@dataclass
+class Index:
+    """Where each reference's alignments start: ``offsets[ref][w]`` is the virtual file offset from which every
+    alignment overlapping window ``w`` (of ``1 << shift`` bp) is found, 0 when none overlaps it."""
+
+    offsets: list[np.ndarray]
+    shift: int
+
+    def first_offset(self, ref: int, r0: int, r1: int) -> int | None:
+        """Virtual offset to start reading alignments that may overlap [r0, r1), or None when none does."""
+        entries = self.offsets[ref][r0 >> self.shift: ((r1 - 1) >> self.shift) + 1]
+        entries = entries[entries != 0]
+        return int(entries.min()) if len(entries) else None
+
+
+def read_index(index: str, bam: str, lengths: Sequence[int]) -> Index:
+    """Read the BAI or CSI index (CSI: for chromosomes over 2^29 bp, which BAI cannot index) of ``bam``, whose
+    references have ``lengths``.
 
     The index is checked against ``bam`` first: a stale index (the BAM changed since ``samtools index``) or
     one of another BAM gives one line saying to re-index, not a decoding error blaming the BAM."""
     data = Path(index).read_bytes()
-    if data[:4] != b"BAI\x01":
-        raise UserError(f"{index}: not a BAI index")
+    if data[:2] == b"\x1f\x8b":  # samtools writes CSI BGZF-compressed
+        data = _inflate_bgzf(index)
     stale = f"re-index with samtools index {bam}"
+    if data[:4] not in (b"BAI\x01", b"CSI\x01"):
+        raise UserError(f"{index}: not a BAI or CSI index")
     try:
-        n_ref = _INT32(data, 4)[0]
-        if n_ref != n_refs:
-            raise UserError(f"{index}: indexes {n_ref} references, {bam} has {n_refs}; it is not this BAM's "
+        n_ref = _INT32(data, 4 if data[:4] == b"BAI\x01" else 16 + _INT32(data, 12)[0])[0]
+        if n_ref != len(lengths):
+            raise UserError(f"{index}: indexes {n_ref} references, {bam} has {len(lengths)}; it is not this BAM's "
                             f"index: {stale}")
-        p, linear, firsts = 8, [], {}
-        for ref in range(n_ref):
-            n_bin = _INT32(data, p)[0]
-            p += 4
-            for _ in range(n_bin):
-                bin_id, n_chunk = struct.unpack_from("<Ii", data, p)
-                if bin_id == _PSEUDO_BIN and n_chunk == 2:
-                    first, last, mapped = struct.unpack_from("<QQQ", data, p + 8)
-                    if mapped:
-                        firsts[ref] = (first, last)
-                p += 8 + 16 * n_chunk
-            n_intv = _INT32(data, p)[0]
-            p += 4
-            if n_intv < 0 or p + 8 * n_intv > len(data):
-                raise struct.error
-            offsets = np.frombuffer(data, dtype="<u8", count=n_intv, offset=p).copy()
-            p += 8 * n_intv
-            # empty windows hold 0: any earlier window's offset is safe (the index is monotone)
-            linear.append(np.maximum.accumulate(offsets) if n_intv else offsets)
-    except struct.error:
-        raise UserError(f"{index}: truncated or corrupt BAI index: {stale}") from None
-    _check_fits(index, bam, linear, firsts, stale)
-    return linear
+        result, firsts = _read_bai(data) if data[:4] == b"BAI\x01" else _read_csi(data, lengths)
+    except (struct.error, ValueError):
+        raise UserError(f"{index}: truncated or corrupt index: {stale}") from None
+    _check_fits(index, bam, result.offsets, firsts, stale)
+    return result
 
 
-def _check_fits(index: str, bam: str, linear: list[np.ndarray], firsts: dict[int, tuple[int, int]],
+def _inflate_bgzf(path: str) -> bytes:
+    reader = BgzfReader(path)
+    try:
+        out = []
+        while block := reader.read():
+            out.append(block)
+        return b"".join(out)
+    except UserError:
+        return b""
+    finally:
+        reader.close()
+
+
+def _read_bai(data: bytes) -> tuple[Index, dict[int, tuple[int, int]]]:
+    n_ref = _INT32(data, 4)[0]
+    p, linear, firsts = 8, [], {}
+    for ref in range(n_ref):
+        n_bin = _INT32(data, p)[0]
+        p += 4
+        for _ in range(n_bin):
+            bin_id, n_chunk = struct.unpack_from("<Ii", data, p)
+            if bin_id == _PSEUDO_BIN and n_chunk == 2:
+                first, last, mapped = struct.unpack_from("<QQQ", data, p + 8)
+                if mapped:
+                    firsts[ref] = (first, last)
+            p += 8 + 16 * n_chunk
+        n_intv = _INT32(data, p)[0]
+        p += 4
+        if n_intv < 0 or p + 8 * n_intv > len(data):
+            raise struct.error
+        offsets = np.frombuffer(data, dtype="<u8", count=n_intv, offset=p).copy()
+        p += 8 * n_intv
+        # empty windows hold 0 before the first alignment, else any earlier window's offset (monotone)
+        linear.append(np.maximum.accumulate(offsets) if n_intv else offsets)
+    return Index(linear, LINEAR_SHIFT), firsts
+
+
+def _read_csi(data: bytes, lengths: Sequence[int]) -> tuple[Index, dict[int, tuple[int, int]]]:
+    """CSI has no linear index: each bin records the offset of the first alignment overlapping it, so a
+    window's offset is the smallest of the bins containing it (a bin holds its alignments' whole spans)."""
+    min_shift, depth, l_aux = struct.unpack_from("<iii", data, 4)
+    if not 0 < min_shift < 64 or not 0 <= depth < 16:
+        raise ValueError
+    p = 16 + l_aux
+    n_ref = _INT32(data, p)[0]
+    p += 4
+    pseudo = ((1 << (3 * depth + 3)) - 1) // 7 + 1
+    level_first = [((1 << (3 * level)) - 1) // 7 for level in range(depth + 1)]
+    offsets, firsts = [], {}
+    for ref in range(n_ref):
+        n_bin = _INT32(data, p)[0]
+        p += 4
+        bins = []
+        for _ in range(n_bin):
+            bin_id, loffset, n_chunk = struct.unpack_from("<IQi", data, p)
+            if bin_id == pseudo and n_chunk == 2:
+                first, last, mapped = struct.unpack_from("<QQQ", data, p + 16)
+                if mapped:
+                    firsts[ref] = (first, last)
+            elif bin_id < pseudo:
+                level = max(k for k, f in enumerate(level_first) if f <= bin_id)
+                width = 1 << (3 * (depth - level))  # in windows of 1 << min_shift
+                bins.append(((bin_id - level_first[level]) * width, width, loffset))
+            p += 16 + 16 * n_chunk
+        n_windows = -(-lengths[ref] >> min_shift)  # ceil
+        window = np.full(n_windows, np.iinfo(np.uint64).max, dtype=np.uint64)
+        for start, width, loffset in bins:
+            span = window[start: start + width]  # a view: empty past the reference's end
+            np.minimum(span, np.uint64(loffset), out=span)
+        window[window == np.iinfo(np.uint64).max] = 0
+        offsets.append(window)
+    return Index(offsets, min_shift), firsts
+
+
+def _check_fits(index: str, bam: str, offsets: list[np.ndarray], firsts: dict[int, tuple[int, int]],
                 stale: str) -> None:
     """Offsets within the BAM, and the first record of (a sample of) the references where the index says."""
     size = os.path.getsize(bam)
-    ends = [int(a[-1]) for a in linear if len(a)] + [v for pair in firsts.values() for v in pair]
+    ends = [int(a.max()) for a in offsets if len(a)] + [v for pair in firsts.values() for v in pair]
     if ends and max(ends) >> 16 > size:
         raise UserError(f"{index}: points past the end of {bam} (byte {max(ends) >> 16} of {size}); the index is "
                         f"stale or of another BAM: {stale}")
@@ -279,15 +352,59 @@ def _decode(buf: bytes, starts: np.ndarray) -> Alignments:
     fixed = u8[starts[:, None] + _FIXED].view(_RECORD).ravel()
     n_cigar = fixed["n_cigar_op"].astype(np.int64)
     cigar_at = starts + _RECORD.itemsize + fixed["l_read_name"]
-    total = int(n_cigar.sum())
+    words = _cigar_words(u8, cigar_at, n_cigar)
+    # CIGARs of more than 65,535 operations (long reads) are stored in the CG tag; the record holds a
+    # placeholder: the read length soft-clipped, then the reference span skipped (kSmN)
+    two = np.flatnonzero(n_cigar == 2)
+    at = (np.cumsum(n_cigar) - n_cigar)[two]
+    placeholders = two[((words[at] & 0xF) == 4) & ((words[at] >> 4) == fixed["l_seq"][two])
+                       & ((words[at + 1] & 0xF) == 3)]
+    if len(placeholders):
+        pieces = np.split(words, np.cumsum(n_cigar)[:-1])
+        for i in placeholders:
+            real = _cg_tag(buf, int(starts[i]), fixed[i], int(cigar_at[i]))
+            if real is not None:  # without a CG tag the placeholder stands, as in htslib
+                pieces[i] = real
+        n_cigar = np.array([len(p) for p in pieces], dtype=np.int64)
+        words = np.concatenate(pieces)
     first = np.cumsum(n_cigar) - n_cigar
     op_record = np.repeat(np.arange(len(starts)), n_cigar)
-    within = np.arange(total) - np.repeat(first, n_cigar)
-    word_at = np.repeat(cigar_at, n_cigar) + 4 * within
-    words = u8[word_at[:, None] + np.arange(4)].view("<u4").ravel()
     op = (words & 0xF).astype(np.int8)
     op_len = np.where(CONSUMES_REFERENCE[op], words >> 4, 0).astype(np.int64)
     advanced = np.concatenate([[0], np.cumsum(op_len)])
     op_start = fixed["pos"].astype(np.int64)[op_record] + advanced[:-1] - np.repeat(advanced[first], n_cigar)
     return Alignments(fixed["ref_id"], fixed["pos"].astype(np.int64), fixed["flag"], n_cigar, op, op_start, op_len,
                       op_record)
+
+
+def _cigar_words(u8: np.ndarray, cigar_at: np.ndarray, n_cigar: np.ndarray) -> np.ndarray:
+    """Every record's CIGAR operations (uint32: length << 4 | op), concatenated."""
+    first = np.cumsum(n_cigar) - n_cigar
+    within = np.arange(int(n_cigar.sum())) - np.repeat(first, n_cigar)
+    word_at = np.repeat(cigar_at, n_cigar) + 4 * within
+    return u8[word_at[:, None] + np.arange(4)].view("<u4").ravel()
+
+
+_AUX_SIZES = {ord(c): n for c, n in zip("AcCsSiIf", (1, 1, 1, 2, 2, 4, 4, 4))}
+
+
+def _cg_tag(buf: bytes, start: int, fixed, cigar_at: int) -> np.ndarray | None:
+    """The real CIGAR of a record whose CIGAR is a placeholder: the uint32 array of its CG:B:I tag."""
+    end = start + 4 + int(fixed["block_size"])
+    p = cigar_at + 4 * int(fixed["n_cigar_op"]) + (int(fixed["l_seq"]) + 1) // 2 + int(fixed["l_seq"])
+    while p + 3 <= end:
+        tag, kind = buf[p: p + 2], buf[p + 2]
+        p += 3
+        if kind in _AUX_SIZES:
+            p += _AUX_SIZES[kind]
+        elif kind in (ord("Z"), ord("H")):
+            p = buf.index(b"\0", p, end) + 1
+        elif kind == ord("B"):
+            sub, count = buf[p], _INT32(buf, p + 1)[0]
+            p += 5
+            if tag == b"CG" and sub == ord("I"):
+                return np.frombuffer(buf, dtype="<u4", count=count, offset=p).copy()
+            p += count * _AUX_SIZES.get(sub, 1)
+        else:
+            break
+    return None

@@ -55,6 +55,10 @@ if [[ $ALL == 1 ]]; then
         say "installing GenomeTools (Debian genometools: gt gff3validator checks helixer-post's GFF3)"
         apt-get update -q > /dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q genometools > /dev/null
     fi
+    if ! command -v minimap2 > /dev/null; then
+        say "installing minimap2 (Debian: aligns simulated long reads for the long-read coverage test)"
+        apt-get update -q > /dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q minimap2 > /dev/null
+    fi
     GROOVY_DIR=$CACHE/npm-groovy-lint-$GROOVY_LINT_VERSION
     JARS=$GROOVY_DIR/node_modules/npm-groovy-lint/lib/java/groovy/lib
     if ! ls "$JARS"/groovy-4*.jar > /dev/null 2>&1; then

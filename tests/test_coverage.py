@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import gzip
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import pytest
 
 from conftest import DATA
 from helixer_tools.add_coverage import add_coverage
-from helixer_tools.bam import BgzfReader, inspect, iter_alignments, read_bai, skip_header
+from helixer_tools.bam import BgzfReader, inspect, iter_alignments, read_index, skip_header
 from helixer_tools.errors import UserError
 from helixer_tools.fasta2h5 import fasta_to_h5
 
@@ -47,6 +48,20 @@ def test_equal_to_upstream_micromonas(genome_h5, tmp_path, threads, region_bp):
         assert ours[COV[0]].fillvalue == -1
         with h5py.File(genome_h5) as src:
             assert ours["data/X"][:].tobytes() == src["data/X"][:].tobytes()
+
+
+@pytest.mark.parametrize("min_shift", [14, 11])
+def test_csi_index_gives_the_same_coverage(genome_h5, tmp_path, min_shift):
+    """A CSI index (samtools index -c; -m sets its finest bin) finds the same alignments as the BAI."""
+    bam = tmp_path / "csi.bam"
+    shutil.copy(BAM, bam)
+    pysam.index("-c", "-m", str(min_shift), str(bam))
+    assert not (tmp_path / "csi.bam.bai").exists() and inspect(bam).index.endswith(".csi")
+    add_coverage(genome_h5, [bam], tmp_path / "csi.h5", "second", threads=2, progress=False, region_bp=30_000)
+    with h5py.File(tmp_path / "csi.h5") as ours, h5py.File(DATA / "micromonas/upstream_coverage_only.h5") as up:
+        order = joined(ours, up)
+        for key in COV:
+            assert np.array_equal(ours[key][:][order], up[key][:]), key
 
 
 def test_equal_to_upstream_athaliana_1M(tmp_path):
@@ -176,7 +191,7 @@ def test_decoder_agrees_with_pysam():
     first = records[0]
     blocks = [(s, s + n) for o, s, n in zip(first.op, first.op_start, first.op_len) if o in (0, 7, 8)][:5]
     assert blocks == [b for r in reads for b in r.get_blocks()][:5]
-    assert len(read_bai(info.index, info.path, len(info.references))) == 3
+    assert len(read_index(info.index, info.path, info.lengths).offsets) == 3
 
 
 # ---------------------------------------------------------------- errors
@@ -239,9 +254,164 @@ def test_contig_length_and_species_mismatch(tmp_path):
     fasta_to_h5(fasta, tmp_path / "short.h5", "Mpusilla", progress=False)
     proc = run("--h5", tmp_path / "short.h5", "--bam", BAM, "-o", tmp_path / "o.h5", "--unstranded")
     assert proc.returncode == 1
-    assert "contig NW_003315902.1 is 5431 bp, but" in proc.stderr
+    assert "1 contig(s) have other lengths than in" in proc.stderr and "(NW_003315902.1 5431 vs 5235 bp)" in proc.stderr
     fasta_to_h5(DATA / "micromonas/micromonas.fa", tmp_path / "m.h5", "Mpusilla", progress=False)
     proc = run("--h5", tmp_path / "m.h5", "--bam", BAM, "-o", tmp_path / "o.h5", "--unstranded", "--species", "Other")
     assert proc.returncode == 1 and "holds species Mpusilla, not 'Other'" in proc.stderr
     with pytest.raises(UserError, match="dataset prefix"):
         add_coverage(tmp_path / "m.h5", [BAM], tmp_path / "o.h5", "second", prefix="a/b")
+
+
+def test_chromosome_over_2_29_bp_with_a_csi_index(tmp_path):
+    """Wheat-, barley- and conifer-sized chromosomes cannot have a BAI index (positions stop at 2^29): a CSI
+    index reaches them. A 537 Mbp sequence of N (its h5 compresses to little) with spliced reads past 2^29."""
+    big = (1 << 29) + 100_000
+    fasta = tmp_path / "big.fa.gz"
+    with gzip.open(fasta, "wb", compresslevel=1) as f:
+        f.write(b">big\n" + (b"N" * 100 + b"\n") * (big // 100) + b"N" * (big % 100) + b"\n")
+        f.write(b">small\n" + b"ACGT" * 1000 + b"\n")
+    h5 = tmp_path / "big.h5"
+    fasta_to_h5(fasta, h5, "Big", threads=2, progress=False)
+    bam = tmp_path / "reads.bam"
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": "big", "LN": big}, {"SN": "small", "LN": 4000}]}
+    starts = [1000, (1 << 29) + 5_000, (1 << 29) + 5_050, (1 << 29) + 90_000]
+    with pysam.AlignmentFile(bam, "wb", header=header) as out:
+        for i, pos in enumerate(starts):
+            read = pysam.AlignedSegment(out.header)
+            read.query_name, read.reference_id, read.reference_start, read.flag = f"r{i}", 0, pos, 0
+            read.cigarstring = "50M1000N50M"
+            read.query_sequence, read.query_qualities = "A" * 100, pysam.qualitystring_to_array("I" * 100)
+            out.write(read)
+    pysam.index("-c", str(bam))
+    cols = add_coverage(h5, [bam], tmp_path / "cov.h5", "unstranded", threads=2, progress=False)
+    assert cols[0].reads == 4
+    lo, hi = 1 << 29, big  # compare everything past 2^29, base by base
+    expected = np.zeros((2, hi - lo), dtype=np.int64)
+    for pos in starts[1:]:
+        for a, b in ((pos, pos + 50), (pos + 1050, pos + 1100)):
+            expected[0, a - lo: b - lo] += 1
+        expected[1, pos + 50 - lo: pos + 1050 - lo] += 1
+    with h5py.File(tmp_path / "cov.h5") as f:
+        L = f["data/X"].shape[1]
+        se, seqids = f["data/start_ends"][:], f["data/seqids"][:]
+        rows = sorted((int(a), i) for i, (a, b) in enumerate(se) if a < b and seqids[i] == b"big" and b > lo)
+        for k, key in enumerate(COV):
+            found = np.concatenate([f[key][i, :, 0] for _, i in rows])[lo - rows[0][0]: hi - rows[0][0]]
+            assert np.array_equal(found, expected[k]), key
+        first = int(se[0][0]) // L  # the read before 2^29 is there too
+        assert int(f[COV[0]][0, 1000:1050, 0].sum()) == 50 and first == 0
+
+
+# ---------------------------------------------------------------- long reads
+
+
+def _by_strand(h5: Path, seqid: str, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Coverage and spliced coverage of one sequence as (2, length) arrays, plus strand then minus strand."""
+    cov, spl = np.zeros((2, length), np.int64), np.zeros((2, length), np.int64)
+    with h5py.File(h5) as f:
+        for i, (a, b) in enumerate(f["data/start_ends"][:]):
+            if f["data/seqids"][i].decode() != seqid:
+                continue
+            for out, key in ((cov, COV[0]), (spl, COV[1])):
+                row = f[key][i, :, 0]
+                if a < b:
+                    out[0, a:b] = row[: b - a]
+                else:  # minus-strand rows run 5'->3' on the minus strand
+                    out[1, b:a] = row[: a - b][::-1]
+    return cov, spl
+
+
+def _expected(bam: Path, seqid: str, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """The same from pysam, independently: aligned blocks (M, =, X) and skips (N, D) of every primary, mapped
+    read, on the strand it aligned to (single reads whose sequence is the transcript's: --first-read-is-sense)."""
+    cov, spl = np.zeros((2, length), np.int64), np.zeros((2, length), np.int64)
+    with pysam.AlignmentFile(bam) as f:
+        for read in f.fetch(seqid):
+            if read.is_unmapped or read.is_secondary or read.is_qcfail:
+                continue
+            strand, pos = int(read.is_reverse), read.reference_start
+            for op, n in read.cigartuples:
+                if op in (0, 7, 8):
+                    cov[strand, pos: pos + n] += 1
+                elif op in (2, 3):
+                    spl[strand, pos: pos + n] += 1
+                pos += n if op in (0, 2, 3, 7, 8) else 0
+    return cov, spl
+
+
+def test_cigar_of_more_than_65535_operations_from_the_cg_tag(tmp_path):
+    """BAM keeps at most 65,535 CIGAR operations in the record; longer ones (long reads) go to the CG tag and
+    the record holds a placeholder (kSmN) that would count as one long skip."""
+    fasta = tmp_path / "c.fa"
+    fasta.write_text(">c\n" + "ACGT" * 50_000 + "\n")
+    h5 = tmp_path / "c.h5"
+    fasta_to_h5(fasta, h5, "Sp", progress=False)
+    bam = tmp_path / "long.bam"
+    with pysam.AlignmentFile(bam, "wb", header={"HD": {"VN": "1.6", "SO": "coordinate"},
+                                                "SQ": [{"SN": "c", "LN": 200_000}]}) as out:
+        read = pysam.AlignedSegment(out.header)
+        read.query_name, read.reference_id, read.reference_start, read.flag = "long", 0, 100, 16
+        read.cigartuples = [(0, 2), (2, 1)] * 30_000 + [(3, 5_000)] + [(0, 3), (1, 1)] * 10_000  # 80,001 ops
+        read.query_sequence = "A" * (2 * 30_000 + 4 * 10_000)
+        out.write(read)
+    pysam.index(str(bam))
+    reader = BgzfReader(str(bam))
+    assert np.frombuffer(skip_header(reader)[:36], dtype="<u2")[8] == 2  # the record holds the placeholder
+    reader.close()
+    add_coverage(h5, [bam], tmp_path / "cov.h5", "first", progress=False)
+    cov, spl = _by_strand(tmp_path / "cov.h5", "c", 200_000)
+    exp_cov, exp_spl = _expected(bam, "c", 200_000)
+    assert np.array_equal(cov, exp_cov) and np.array_equal(spl, exp_spl)
+    assert cov[1].sum() == 2 * 30_000 + 3 * 10_000 and spl[1].sum() == 30_000 + 5_000  # minus strand only
+
+
+@pytest.mark.skipif(not shutil.which("minimap2"), reason="minimap2 (Debian minimap2; scripts/setup.sh --all)")
+def test_long_reads_aligned_with_minimap2_splice(tmp_path):
+    """Iso-Seq / ONT-like reads: whole transcripts of the Micromonas gene models on both strands, with a few
+    errors, aligned with minimap2 -ax splice. Spliced coverage must follow their introns exactly."""
+    import gzip as gz
+    import random
+
+    rng = random.Random(1)
+    genome = {}
+    for line in (DATA / "micromonas/micromonas.fa").read_text().split(">")[1:]:
+        name, _, seq = line.partition("\n")
+        genome[name.split()[0]] = seq.replace("\n", "")
+    exons: dict[str, list] = {}
+    strand_of, seq_of = {}, {}
+    with gz.open(DATA / "micromonas/micromonas.gff3.gz", "rt") as f:
+        for line in f:
+            cols = line.rstrip("\n").split("\t")
+            if len(cols) == 9 and cols[2] == "exon":
+                parent = dict(kv.split("=", 1) for kv in cols[8].split(";") if "=" in kv)["Parent"]
+                exons.setdefault(parent, []).append((int(cols[3]) - 1, int(cols[4])))
+                strand_of[parent], seq_of[parent] = cols[6], cols[0]
+    complement = str.maketrans("ACGTN", "TGCAN")
+    reads = []
+    for t, blocks in sorted(exons.items()):
+        if len(blocks) < 2 or sum(b - a for a, b in blocks) < 500:
+            continue  # spliced transcripts long enough to align
+        seq = "".join(genome[seq_of[t]][a:b] for a, b in sorted(blocks)).upper()
+        if strand_of[t] == "-":
+            seq = seq.translate(complement)[::-1]
+        seq = "".join(rng.choice("ACGT") if rng.random() < 0.01 else c for c in seq)  # 1 % substitutions
+        reads.append(f">{t}\n{seq}\n")
+    assert len(reads) >= 10
+    (tmp_path / "reads.fa").write_text("".join(reads))
+    sam = subprocess.run(["minimap2", "-ax", "splice", "--secondary=no", "-t", "2",
+                          str(DATA / "micromonas/micromonas.fa"), str(tmp_path / "reads.fa")],
+                         capture_output=True, text=True, check=True).stdout
+    (tmp_path / "reads.sam").write_text(sam)
+    bam = tmp_path / "reads.bam"
+    pysam.sort("-o", str(bam), str(tmp_path / "reads.sam"))
+    pysam.index(str(bam))
+    h5 = tmp_path / "g.h5"
+    fasta_to_h5(DATA / "micromonas/micromonas.fa", h5, "Mpusilla", progress=False)
+    add_coverage(h5, [bam], tmp_path / "cov.h5", "first", progress=False)
+    spliced_bases = 0
+    for seqid, seq in genome.items():
+        cov, spl = _by_strand(tmp_path / "cov.h5", seqid, len(seq))
+        exp_cov, exp_spl = _expected(bam, seqid, len(seq))
+        assert np.array_equal(cov, exp_cov) and np.array_equal(spl, exp_spl), seqid
+        spliced_bases += int(spl.sum())
+    assert spliced_bases > 1000  # introns were found, on both strands

@@ -110,6 +110,10 @@ CASES = {
     "add-coverage with a stale index": (
         "add_coverage", "--h5 {h5} --bam changed.bam --output o.h5 --second-read-is-sense-strand",
         "changed.bam.bai: points past the end of changed.bam"),
+    "add-coverage with BAM contigs named otherwise (nw_ vs NW_)": (
+        "add_coverage", "--h5 renamed.h5 --bam {bam} --output o.h5 --second-read-is-sense-strand",
+        "2 of the 2 sequences of renamed.h5 are not among its contigs (nw_003315902.1, nw_003315901.1); the names "
+        "differ: nw_003315902.1 vs NW_003315902.1"),
     # compressed input: truncated, or a compression we do not read
     "import2geenuff with a truncated .gff3.gz": (
         "import2geenuff", "--gff3 cut.gff3.gz --fasta {fa} --species Mp --output out.db --log l.txt",
@@ -171,10 +175,12 @@ def make_inputs(folder: Path) -> None:
     shutil.copy(TEST_DATA / "micromonas_small.half.bam", folder / "changed.bam")  # the BAM changed, its index did not
     shutil.copy(TEST_DATA / FILES["bai"], folder / "changed.bam.bai")
     (folder / "other_bases.fa").write_text(_other_bases(fasta.decode()))
+    (folder / "renamed.fa").write_text(fasta.decode().replace(">NW_", ">nw_"))
     from helixer_tools.cli import fasta2h5
 
-    assert fasta2h5.main(["--fasta", str(folder / "other_bases.fa"), "--species", "Mpusilla", "-q",
-                          "--output", str(folder / "other_bases.h5")]) == 0
+    for name in ("other_bases", "renamed"):
+        assert fasta2h5.main(["--fasta", str(folder / f"{name}.fa"), "--species", "Mpusilla", "-q",
+                              "--output", str(folder / f"{name}.h5")]) == 0
 
 
 def digest(path: Path) -> str:
@@ -237,8 +243,10 @@ def test_cancelled_run_leaves_nothing(tool, sig, code, tmp_path):
                   "--validation", TEST_DATA / FILES["labels"], "--output", "m.h5", "--metrics", "m.tsv",
                   "--epochs", "1000", "--patience", "1000"],
     }[tool]
+    # a background job of a non-interactive shell (CI) inherits SIGINT ignored; a terminal's would not
     proc = subprocess.Popen([sys.executable, "-m", f"helixer_tools.cli.{tool}", *map(str, args)], cwd=tmp_path,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not any(p.name.startswith(".") for p in tmp_path.iterdir()):  # writing has begun
         assert proc.poll() is None, proc.communicate()[1]
@@ -269,3 +277,40 @@ def test_a_genome_is_recognised_along_the_chain(tmp_path, capsys):
     for name in ("g.h5", "l.h5", "p.h5"):
         with h5py.File(tmp_path / name) as f:
             assert digests_of(f) == expected, name
+
+
+def _empty_bam(folder: Path) -> Path:
+    """A sorted, indexed BAM with the test BAM's header and no alignments."""
+    import pysam
+
+    out = folder / "empty.bam"
+    with pysam.AlignmentFile(TEST_DATA / FILES["bam"]) as src, pysam.AlignmentFile(out, "wb", header=src.header):
+        pass
+    pysam.index(str(out))
+    return out
+
+
+# runs that succeed but must not be silent: a WARNING line each (shown with -q)
+WARNING_CASES = {
+    "a GFF3 with no genes": (
+        "import2geenuff", "--gff3 regions.gff3 --fasta {fa} --species Mp --output out.db --log l.txt",
+        "regions.gff3: no genes imported: the labels will be all intergenic"),
+    "a BAM with no alignments": (
+        "add_coverage", "--h5 {h5} --bam empty.bam --output o.h5 --second-read-is-sense-strand",
+        "empty.bam: no alignments on the genome's sequences"),
+}
+
+
+@pytest.mark.parametrize("case", WARNING_CASES)
+def test_warned_not_silent(case, tmp_path, capsys, monkeypatch):
+    tool, template, message = WARNING_CASES[case]
+    for name in FILES.values():
+        shutil.copy(TEST_DATA / name, tmp_path / name)
+    (tmp_path / "regions.gff3").write_text("".join(line + "\n" for line in GFF3.splitlines()
+                                                   if line.startswith("#") or "\tregion\t" in line))
+    _empty_bam(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    cli = importlib.import_module(f"helixer_tools.cli.{tool}")
+    assert cli.main(template.format(**FILES).split() + ["-q"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and " WARNING " in err and message in err, err

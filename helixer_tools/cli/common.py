@@ -149,13 +149,13 @@ def check_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         for v in values:
             if isinstance(v, str) and v:
                 (outputs if getattr(action, "writes", False) else inputs).append((action.option_strings[0], v))
+    check_outputs(outputs, inputs)
+
+
+def check_outputs(outputs: list[tuple[str, str]], inputs: list[tuple[str, str]]) -> None:
+    """(option, path) pairs: every output writable, none an existing input file nor the same path as another."""
     for _, path in outputs:
         check_output(path)
-    check_collisions(outputs, inputs)
-
-
-def check_collisions(outputs: list[tuple[str, str]], inputs: list[tuple[str, str]]) -> None:
-    """(option, path) pairs: no output may be an existing input file, nor the same path as another output."""
     for i, (option, path) in enumerate(outputs):
         for other, input_path in inputs:
             if os.path.isfile(input_path) and os.path.exists(path) and _same_file(path, input_path):

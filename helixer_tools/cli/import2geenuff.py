@@ -29,8 +29,10 @@ example: helixer-import2geenuff --gff3 genes.gff3 --fasta genome.fa --species At
 
 def build_parser() -> argparse.ArgumentParser:
     required, req = common.required_parser()
-    req.add_argument("--gff3", "-g", required=True, metavar="GFF3", help="gene models, GFF3 (plain, gzip, xz or bzip2)")
-    req.add_argument("--fasta", "-f", required=True, metavar="FASTA", help="genome sequence, FASTA (plain, gzip, xz or bzip2)")
+    req.add_argument("--gff3", "-g", required=True, metavar="GFF3",
+                     help="gene models, GFF3 (plain, gzip, xz or bzip2)")
+    req.add_argument("--fasta", "-f", required=True, metavar="FASTA",
+                     help="genome sequence, FASTA (plain, gzip, xz or bzip2)")
     req.add_argument("--species", "-s", required=True, help="species name (at most 25 characters)")
     common.output_option(req, "--output", "-o", "--db-path", dest="output", required=True, metavar="SQLITE",
                               help="GeenuFF database to write")

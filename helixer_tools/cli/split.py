@@ -59,7 +59,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> None:
         out = Path(args.output_dir)
         out.mkdir(parents=True, exist_ok=True)
         training, validation = str(out / "training_data.h5"), str(out / "validation_data.h5")
-        common.check_collisions([("--output-dir", training), ("--output-dir", validation)], [("--h5", args.h5)])
+        common.check_outputs([("--output-dir", training), ("--output-dir", validation)], [("--h5", args.h5)])
     elif args.training and args.validation:
         training, validation = args.training, args.validation
     else:

@@ -104,7 +104,8 @@ def _optimisation_parser() -> argparse.ArgumentParser:
                    help="stop after this many checks without a better validation genic F1")
     g.add_argument("--check-every", "--check-every-nth-batch", dest="check_every", type=common.positive_int,
                    default=None, help="also validate every this many batches (default: at epoch ends only)")
-    g.add_argument("--class-weights", type=weights_list(4, "class weights", some_positive=True), default=None, metavar="W,W,W,W",
+    g.add_argument("--class-weights", type=weights_list(4, "class weights", some_positive=True), default=None,
+                   metavar="W,W,W,W",
                    help="loss weights of intergenic, UTR, CDS, intron (upstream's guide: 0.7,1.6,1.2,1.2; "
                         "default: unweighted)")
     g.add_argument("--transition-weights", type=weights_list(6, "transition weights"), default=None,
