@@ -14,6 +14,8 @@ input plus evaluation/{prefix}_coverage and evaluation/{prefix}_spliced_coverage
 -1 on padding; minus-strand rows reversed like data/X), the tracks coverage-tuned models read.
 Counted as upstream add_ngs_coverage.py counts (identical arrays): unmapped, secondary and QC-failed
 alignments are skipped, each mate counts, coverage from M/=/X, spliced coverage from N and D.
+BAI or CSI index (CSI for chromosomes over 512 Mbp: samtools index -c); long-read CIGARs kept in the
+CG tag are read from it.
 
 Give the input's own coverage file to append columns (e.g. libraries of another strandedness). Which
 BAM made which column is recorded, so training and inference can check coverage order and number.
@@ -30,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     req.add_argument("--h5", "-d", "--h5-data", dest="h5", required=True, metavar="H5",
                      help="input h5 (helixer-fasta2h5 or helixer-geenuff2h5 output); it is not modified")
     req.add_argument("--bam", "-b", nargs="+", required=True, metavar="BAM",
-                     help="sorted BAM file(s) with a .bai index beside them; one coverage column each, in this order")
+                     help="sorted BAM file(s) with a .bai or .csi index beside them; one coverage column each, in this "
+                          "order")
     common.output_option(req, "--output", "-o", required=True, metavar="H5", help="h5 file to write")
     strand = req.add_mutually_exclusive_group(required=True)
     strand.add_argument("--second-read-is-sense-strand", dest="strandedness", action="store_const", const="second",
@@ -46,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="datasets are evaluation/PREFIX_coverage and evaluation/PREFIX_spliced_coverage; training "
                         "reads 'rnaseq' (upstream's default 'cage' is not read by training)")
     g.add_argument("--bai", nargs="+", default=None, metavar="BAI",
-                   help="index of each BAM, in the same order, when not found beside it as BAM.bai")
+                   help="index (BAI or CSI) of each BAM, in the same order, when not found beside it as BAM.bai or "
+                        "BAM.csi")
     g.add_argument("--species", "-s", default=None,
                    help="refuse an input h5 of another species (default: no check)")
     return common.make_parser("helixer-add-coverage", DESCRIPTION, [required, opts, common.h5_output_parser()])
