@@ -1,156 +1,49 @@
-"""GFF3 + FASTA -> GeenuFF SQLite database, through the geenuff package (PyPI rare-geenuff).
+"""GFF3 or GTF + FASTA -> GeenuFF SQLite database, through the geenuff package (PyPI rare-geenuff).
 
 GeenuFF standardises gene models and flags error regions (missing UTRs, start/stop codons, phase
 errors, overlapping exons, too-short introns, ...) that geenuff2h5 turns into sample weight 0.
-Before handing the files to GeenuFF this module checks them itself, so what GeenuFF would reject
-with a traceback (unknown feature types, transcripts without a Parent, sequence ids missing from
-the FASTA) is one clear error naming the GFF3 line. GeenuFF's own log becomes an output file.
+Before handing the files to GeenuFF this module checks them and rewrites the gene models as GeenuFF
+groups them (:mod:`helixer_tools.gff`), so what GeenuFF would reject with a traceback, or import
+silently wrong, is one clear error naming the line or a counted change. GeenuFF's own log becomes an
+output file; an optional summary table says what was kept, dropped and masked.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import shutil
 import sqlite3
-import sys
 import tempfile
-from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 from .atomic import atomic_path
 from .errors import UserError
 from .fasta import compression, open_binary, scan
+from .gff import Canonical, Types, canonical
 from .h5io import SEQID_BYTES, SPECIES_BYTES, check_name
+from .labels import ERROR_TYPES
 
 log = logging.getLogger("helixer_tools")
 
 
-def _geenuff_types():
+def _geenuff_types() -> Types:
     try:
         from rare_geenuff.base import types
     except ImportError:
         raise UserError("the geenuff package is not installed: pip install 'helixer-tools[geenuff]'") from None
-    known = {t.value for t in types.AllKnownGFFFeatures}
     genes = {t.value for t in types.SuperLocusAll}
     transcripts = {t.value for t in types.TranscriptLevel}
     parts = {t.value for t in types.UsefulGFFFeatures} - genes - transcripts  # exon, CDS, UTR, ... kinds
-    return known, transcripts, parts
+    return Types({t.value for t in types.AllKnownGFFFeatures}, genes, transcripts, parts)
 
 
-def _attributes(text: str) -> dict[str, str]:
-    attrs = {}
-    for field in text.strip().strip(";").split(";"):
-        if "=" in field:
-            key, _, value = field.strip().partition("=")
-            attrs[key] = value
-    return attrs
-
-
-def _looks_like_gtf(attributes: str) -> bool:
-    """GTF's ``gene_id "g1"; transcript_id "t1";`` rather than GFF3's ``ID=t1;Parent=g1``."""
-    first = attributes.strip().split(";")[0].strip()
-    return "=" not in first and " " in first and first.split(" ", 1)[1].startswith('"')
-
-
-@dataclass
-class _Feature:
-    """What the checks need of a feature with an ID (multi-line features: the span of all their lines)."""
-
-    line: int
-    ftype: str
-    seqid: str
-    start: int
-    end: int
-
-
-def check_gff3(path: str | Path, lengths: dict[str, int]) -> dict[str, int]:
-    """Check a GFF3 file for what GeenuFF cannot import or would silently get wrong, and name the line:
-    malformed lines, GTF, unknown types, sequences missing from the FASTA (``lengths``: id -> bp) or
-    features past their end, parts of a transcript without a Parent, a Parent naming no feature, a child
-    outside its parent, and one ID used by features of different types or sequences (multi-line features,
-    whose lines share an ID, are allowed). Returns feature counts by type."""
-    known, transcript_types, part_types = _geenuff_types()
-    counts: Counter = Counter()
-    features: dict[str, _Feature] = {}
-    pending: list[tuple[int, str, str, str, str, int, int]] = []  # line, type, name, parent, seqid, start, end
-    with open_binary(path) as fh:
-        for number, raw in enumerate(fh, 1):
-            try:
-                line = raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError:
-                raise UserError(f"{path}: line {number}: not UTF-8 text (is this a GFF3 file?)") from None
-            if line.startswith("##FASTA"):
-                raise UserError(f"{path}: line {number}: an embedded ##FASTA section is not supported; "
-                                "give the sequences as a separate FASTA file")
-            if not line.strip() or line.startswith("#"):
-                continue
-            cols = line.split("\t")
-            if len(cols) != 9:
-                raise UserError(f"{path}: line {number}: expected 9 tab-separated columns, found {len(cols)} "
-                                "(is this a GFF3 file?)")
-            seqid, _, ftype, start, end, _, strand, phase, attributes = cols
-            if _looks_like_gtf(attributes):
-                raise UserError(f"{path}: line {number}: this is GTF (attributes like {attributes.split(';')[0]}), "
-                                "not GFF3; convert it with: gffread -E --keep-genes in.gtf -o out.gff3")
-            if ftype not in known:
-                raise UserError(f"{path}: line {number}: unknown feature type {ftype!r}; GeenuFF needs Sequence "
-                                "Ontology types (gene, mRNA, exon, CDS, ...)")
-            if not (start.isdigit() and end.isdigit()) or int(start) > int(end) or int(start) < 1:
-                raise UserError(f"{path}: line {number}: start {start!r} and end {end!r} are not 1-based "
-                                "coordinates with start <= end")
-            if strand not in ("+", "-", "."):
-                raise UserError(f"{path}: line {number}: strand {strand!r} is not '+', '-' or '.'")
-            if phase not in (".", "0", "1", "2"):
-                raise UserError(f"{path}: line {number}: phase {phase!r} is not '.', 0, 1 or 2")
-            if seqid not in lengths:
-                raise UserError(f"{path}: line {number}: sequence {seqid!r} is not in the FASTA")
-            a, b = int(start), int(end)
-            if b > lengths[seqid]:
-                raise UserError(f"{path}: line {number}: {ftype} ends at {b}, past the end of {seqid} "
-                                f"({lengths[seqid]} bp in the FASTA); is this the annotation of another assembly?")
-            attrs = _attributes(attributes)
-            name, parents = attrs.get("ID", ""), attrs.get("Parent", "")
-            if ftype in transcript_types:
-                if not parents:
-                    raise UserError(f"{path}: line {number}: {ftype} {name or '?'!r} has no Parent attribute "
-                                    "(GeenuFF groups transcripts under their gene)")
-                if "," in parents:
-                    raise UserError(f"{path}: line {number}: {ftype} {name or '?'!r} has several Parents "
-                                    f"({parents}); GeenuFF supports one")
-                if strand == ".":
-                    raise UserError(f"{path}: line {number}: {ftype} {name or '?'!r} has no strand ('.')")
-            elif ftype in part_types and not parents:
-                raise UserError(f"{path}: line {number}: {ftype} without a Parent attribute; GeenuFF would "
-                                "attach it to whatever gene came before it")
-            if name:
-                seen = features.get(name)
-                if seen is None:
-                    features[name] = _Feature(number, ftype, seqid, a, b)
-                elif seen.ftype != ftype or seen.seqid != seqid:
-                    raise UserError(f"{path}: line {number}: ID {name!r} is already used on line {seen.line} by a "
-                                    f"{seen.ftype} on {seen.seqid}; IDs must be unique (lines of one feature share "
-                                    "an ID only with the same type and sequence)")
-                else:  # another line of a multi-line feature
-                    seen.start, seen.end = min(seen.start, a), max(seen.end, b)
-            for parent in filter(None, parents.split(",")):
-                p = features.get(parent)  # checked now when it fits (spans only grow), else at the end
-                if p is None or p.seqid != seqid or a < p.start or b > p.end:
-                    pending.append((number, ftype, name, parent, seqid, a, b))
-            counts[ftype] += 1
-    if not counts:
-        raise UserError(f"{path}: no features found (is this a GFF3 file?)")
-    for number, ftype, name, parent, seqid, a, b in pending:  # parents may come after their children
-        p = features.get(parent)
-        if p is None:
-            raise UserError(f"{path}: line {number}: Parent {parent!r} names no feature in the file")
-        if p.seqid != seqid or a < p.start or b > p.end:
-            what = f"{ftype} {name!r}" if name else ftype
-            raise UserError(f"{path}: line {number}: {what} ({seqid}:{a}-{b}) lies outside its parent {p.ftype} "
-                            f"{parent!r} ({p.seqid}:{p.start}-{p.end}, line {p.line})")
-    return dict(counts)
+def check_gff3(path: str | Path, lengths: dict[str, int]) -> Canonical:
+    """Check the gene models (GFF3 or GTF) against the FASTA's sequence ``lengths`` and rewrite them as
+    GeenuFF needs them (see :mod:`helixer_tools.gff`); each problem is an error naming the line."""
+    return canonical(path, lengths, _geenuff_types())
 
 
 def _plain_copy(path: Path, workdir: Path, name: str) -> Path:
@@ -180,8 +73,9 @@ def error_summary(db_path: str | Path) -> dict[str, int]:
 
 
 def _import(gff3, fasta, workdir: Path, tmp_db: Path, tmp_log: Path, species, accession, genome_version,
-            acquired_from, min_intron_length) -> None:
-    """Run GeenuFF's importer into ``tmp_db``, its log into ``tmp_log`` (both renamed by the caller)."""
+            acquired_from, min_intron_length, has_genes: bool) -> None:
+    """Run GeenuFF's importer on the FASTA and ``workdir/canonical.gff3`` into ``tmp_db``, its log into
+    ``tmp_log`` (both renamed by the caller)."""
     from rare_geenuff.applications.importer import ImportController
 
     handler = logging.FileHandler(tmp_log, mode="w")
@@ -196,16 +90,19 @@ def _import(gff3, fasta, workdir: Path, tmp_db: Path, tmp_log: Path, species, ac
         h.setLevel(max(level, old_level))
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    printed = io.StringIO()  # what GeenuFF prints goes to its log too, not to our one-line errors
     try:
         plain_fasta = _plain_copy(Path(fasta), workdir, "genome.fa")
-        plain_gff = _plain_copy(Path(gff3), workdir, "annotation.gff3")
         log.info("importing with GeenuFF (min intron length %d)", min_intron_length)
-        with contextlib.redirect_stdout(sys.stderr):
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
             controller = ImportController(database_path=str(tmp_db), config={"min_intron_length": min_intron_length},
                                           replace_db=True)
-            controller.add_genome(str(plain_fasta), str(plain_gff),
-                                  {"species": species, "accession": accession, "version": genome_version,
-                                   "acquired_from": acquired_from})
+            genome = {"species": species, "accession": accession, "version": genome_version,
+                      "acquired_from": acquired_from}
+            if has_genes:
+                controller.add_genome(str(plain_fasta), str(workdir / "canonical.gff3"), genome)
+            else:  # GeenuFF cannot read a GFF3 without features: the sequences alone
+                controller.add_sequences(str(plain_fasta), genome)
             controller.session.close()
             controller.engine.dispose()
     except (UserError, KeyboardInterrupt, OSError):
@@ -220,6 +117,63 @@ def _import(gff3, fasta, workdir: Path, tmp_db: Path, tmp_log: Path, species, ac
         for h, filters, level in quieted:
             h.filters = filters
             h.setLevel(level)
+        if printed.getvalue():
+            with open(tmp_log, "a") as f:
+                f.write(printed.getvalue())
+        Path(f"{tmp_db}.partial").unlink(missing_ok=True)  # GeenuFF keeps a failed database beside it
+
+
+def masked_coding_share(db_path: str | Path) -> tuple[int, int]:
+    """(coding bases inside GeenuFF error regions, coding bases) of a database: what training will not see
+    of the gene models. Missing UTRs mask only around genes; overlapping exons and the like mask them."""
+    con = sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True)
+    try:
+        rows = con.execute('SELECT coordinate_id, is_plus_strand, type, start, "end" FROM feature').fetchall()
+    finally:
+        con.close()
+    coding, errors = {}, {}
+    for cid, plus, ftype, a, b in rows:
+        a, b = min(a, b), max(a, b)
+        if ftype == "geenuff_cds":
+            coding.setdefault((cid, plus), []).append((a, b))
+        elif ftype in ERROR_TYPES:
+            errors.setdefault((cid, plus), []).append((a, b))
+    masked = total = 0
+    for key, spans in coding.items():
+        cds = _union(spans)
+        total += sum(b - a for a, b in cds)
+        for e0, e1 in _union(errors.get(key, [])):
+            masked += sum(max(0, min(b, e1) - max(a, e0)) for a, b in cds)
+    return masked, total
+
+
+def _union(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[list[int]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
+
+
+MASKED_WARNING = 0.05  # share of coding bases in error regions above which the import warns
+
+
+def summary_rows(canon: Canonical, counts: dict[str, int], masked: tuple[int, int]) -> list[tuple[str, str, str, int]]:
+    """The import summary: (section, feature type, what, count) rows."""
+    rows = [("input", t, "rows", n) for t, n in sorted(canon.input_types.items())]
+    rows += [("dropped", t, why, n) for (t, why), n in sorted(canon.dropped.items())]
+    rows += [("added", t, why, n) for (t, why), n in sorted(canon.added.items())]
+    if canon.utr_disagreements:
+        rows.append(("checked", "UTR", "transcripts whose UTR rows differ from exon minus CDS", canon.utr_disagreements))
+    rows += [("database", "gene", "genes", counts.get("genes", 0)),
+             ("database", "transcript", "transcripts", counts.get("geenuff_transcript", 0)),
+             ("database", "CDS", "coding transcript pieces", counts.get("geenuff_cds", 0))]
+    rows += [("error regions", t, "regions", n) for t, n in sorted(counts.items()) if t in ERROR_TYPES]
+    rows += [("error regions", "CDS", "coding bases in error regions", masked[0]),
+             ("error regions", "CDS", "coding bases", masked[1])]
+    return rows
 
 
 def import_to_geenuff(
@@ -232,25 +186,42 @@ def import_to_geenuff(
     genome_version: str = "",
     acquired_from: str = "",
     min_intron_length: int = 20,
+    summary: str | Path | None = None,
     argv: Sequence[str] = (),
 ) -> dict[str, int]:
-    """Import; returns the database's feature counts by type. Output and log appear together, or neither."""
+    """Import; returns the database's feature counts by type. Output, log and summary appear together."""
     check_name("species", species, SPECIES_BYTES)
     output, log_file = Path(output), Path(log_file)
     records = scan(fasta, max_seqid_bytes=SEQID_BYTES)
-    gff_counts = check_gff3(gff3, {r.seqid: r.length for r in records})
-    log.info("%s: %d sequences; %s: %d features", fasta, len(records), gff3, sum(gff_counts.values()))
+    canon = check_gff3(gff3, {r.seqid: r.length for r in records})
+    changes = [f"{n} {t} {why}" for (t, why), n in sorted(canon.dropped.items())]
+    changes += [f"added {n} {t} {why}" for (t, why), n in sorted(canon.added.items())]
+    log.info("%s: %d sequences; %s (%s): %d rows, %d genes, %d transcripts%s", fasta, len(records), gff3,
+             canon.format.upper(), sum(canon.input_types.values()), canon.genes, canon.transcripts,
+             ("; dropped " + ", ".join(changes)) if changes else "")
+    if canon.utr_disagreements:
+        log.warning("%s: %d transcripts have UTR rows that differ from exon minus CDS; GeenuFF uses exon and CDS",
+                    gff3, canon.utr_disagreements)
     with contextlib.ExitStack() as stack:
         tmp_db = stack.enter_context(atomic_path(output))
         tmp_log = stack.enter_context(atomic_path(log_file))
+        tmp_summary = stack.enter_context(atomic_path(summary)) if summary else None
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="import2geenuff-")))
+        (workdir / "canonical.gff3").write_text("##gff-version 3\n" + "".join(line + "\n" for line in canon.lines))
         _import(gff3, fasta, workdir, tmp_db, tmp_log, species, accession, genome_version, acquired_from,
-                min_intron_length)
+                min_intron_length, has_genes=bool(canon.lines))
         counts = error_summary(tmp_db)
-    errors = {k: v for k, v in counts.items() if k not in ("genes", "geenuff_transcript", "geenuff_cds", "geenuff_intron")}
+        masked = masked_coding_share(tmp_db)
+        if tmp_summary is not None:
+            tmp_summary.write_text("section\ttype\twhat\tcount\n" + "".join(
+                "\t".join(map(str, row)) + "\n" for row in summary_rows(canon, counts, masked)))
+    errors = {k: v for k, v in counts.items() if k in ERROR_TYPES}
     log.info("%d genes, %d transcripts, %d error regions flagged%s", counts.get("genes", 0),
              counts.get("geenuff_transcript", 0), sum(errors.values()),
              (": " + ", ".join(f"{k} {v}" for k, v in sorted(errors.items()))) if errors else "")
     if not counts.get("genes"):
         log.warning("%s: no genes imported: the labels will be all intergenic", gff3)
+    elif masked[1] and masked[0] / masked[1] > MASKED_WARNING:
+        log.warning("%s: %.1f%% of the coding bases lie in GeenuFF error regions and will not be trained on (see "
+                    "--log for why)", gff3, 100 * masked[0] / masked[1])
     return counts

@@ -137,7 +137,6 @@ GENE = ("chr1\tt\tgene\t1\t30\t.\t+\t.\tID=g1\n"
 
 @pytest.mark.parametrize("body,message", [
     (GENE.replace("\tmRNA\t", "\tgene_model\t"), "line 3: unknown feature type 'gene_model'"),
-    (GENE.replace("ID=t1;Parent=g1", "ID=t1"), "line 3: mRNA 't1' has no Parent attribute"),
     (GENE.replace("chr1\tt\tCDS", "chrX\tt\tCDS"), "line 5: sequence 'chrX' is not in the FASTA"),
     (GENE.replace("Parent=g1", "Parent=g1,g2"), "line 3: mRNA 't1' has several Parents"),
     (GENE + "chr1\tt\texon\t5\n", "line 6: expected 9 tab-separated columns, found 4"),
@@ -159,12 +158,12 @@ def run(tool, *args):
 def test_import_cli_error_leaves_nothing(tmp_path):
     fasta = tmp_path / "g.fa"
     fasta.write_text(">chr1\n" + "ATG" + "GCA" * 8 + "TAA" + "\n")
-    gff = _gff(tmp_path, GENE.replace("ID=t1;Parent=g1", "ID=t1"))
+    gff = _gff(tmp_path, GENE.replace("\t0\tParent=t1", "\t0\tID=c1"))
     proc = run("import2geenuff", "--gff3", gff, "--fasta", fasta, "-s", "Sp", "-o", tmp_path / "o.sqlite3",
                "--log", tmp_path / "o.log")
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines()[-1].endswith("mRNA 't1' has no Parent attribute (GeenuFF groups "
-                                                         "transcripts under their gene)")
+    assert proc.stderr.strip().splitlines()[-1].endswith("line 5: CDS without a Parent attribute; GeenuFF would "
+                                                         "attach it to whatever gene came before it")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gff3", "g.fa"]
 
 

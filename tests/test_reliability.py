@@ -46,7 +46,7 @@ BROKEN_GFF3 = {
     "exon_outside.gff3": GFF3.replace(EXON, EXON.replace("1035", "1100"), 1),
     "duplicate_id.gff3": GFF3.replace("ID=rna-XM_003064948.1;", "ID=gene-MICPUCDRAFT_23903;", 1),
     "cds_no_parent.gff3": GFF3.replace("ID=cds-XP_003064994.1;Parent=rna-XM_003064948.1;", "ID=cds-XP_003064994.1;", 1),
-    "genes.gtf": 'NW_003315902.1\tRefSeq\texon\t735\t1035\t.\t-\t.\tgene_id "g1"; transcript_id "t1";\n',
+    "mixed.gff3": GFF3 + 'NW_003315902.1\tRefSeq\texon\t735\t1035\t.\t-\t.\tgene_id "g1"; transcript_id "t1";\n',
 }
 
 # (tool module, argv with {name} for the copied inputs, message fragment)
@@ -138,9 +138,9 @@ CASES = {
     "import2geenuff: a CDS without Parent": (
         "import2geenuff", "--gff3 cds_no_parent.gff3 --fasta {fa} --species Mp --output out.db --log l.txt",
         "line 15: CDS without a Parent attribute"),
-    "import2geenuff: GTF given as GFF3": (
-        "import2geenuff", "--gff3 genes.gtf --fasta {fa} --species Mp --output out.db --log l.txt",
-        "line 1: this is GTF"),
+    "import2geenuff: GTF lines in a GFF3 file": (
+        "import2geenuff", "--gff3 mixed.gff3 --fasta {fa} --species Mp --output out.db --log l.txt",
+        "line 90: GTF attributes in a GFF3 file"),
     # files of different genomes
     "geenuff2h5 --h5 of another genome with the same ids and lengths": (
         "geenuff2h5", "--db {db} --h5 other_bases.h5 --output l.h5",

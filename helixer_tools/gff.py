@@ -1,0 +1,422 @@
+"""Gene models as databases publish them (GFF3 or GTF) -> the canonical GFF3 GeenuFF imports correctly.
+
+GeenuFF groups features by their order in the file and by nesting, not by ``Parent``. Files that nest
+differently import silently wrong: an ENA/EMBL submission lists every exon (and intron) a second time as
+children of the gene, GeenuFF sees overlapping exons and masks every gene. This module reads the whole
+file, checks it (each problem an error naming the line), builds the hierarchy from ``ID``/``Parent`` and
+writes it back gene by gene, each followed by its transcripts and their parts, depth first in file order.
+
+Only what GeenuFF would get wrong is changed; a file already nested this way (RefSeq, Phytozome, Ensembl
+GFF3) comes out line for line as it went in, minus the rows listed under "dropped" below. Every change
+is counted for the import summary:
+
+- dropped: exons, introns and CDS listed under a gene that has transcripts (they repeat the
+  transcripts' own); all ``intron``, ``start_codon`` and ``stop_codon`` rows (GeenuFF derives introns,
+  and start and stop codons from the CDS); sequence-level rows (``region``, ``chromosome``, ...) and
+  other features that are not part of a gene model (``biological_region``, repeats, ...);
+- added: a gene for each transcript without one (transcripts sharing a ``gene_id``/``geneID``
+  attribute share it); exons for transcripts given only as CDS (and UTR) rows;
+- split: an exon or CDS with several parents (``Parent=t1,t2``) becomes one row per transcript;
+- checked: UTR rows against exon minus CDS (disagreements counted).
+
+GTF (Ensembl, GENCODE, StringTie) is read as the same hierarchy: ``gene_id`` groups transcripts,
+``transcript_id`` groups exons and CDS, and the stop codon, which GTF's CDS rows leave out, is added to
+the CDS as GFF3 has it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from .errors import UserError
+from .fasta import open_binary
+
+GENE_TYPES_EXTRA = {"ncRNA_gene"}  # Ensembl's non-coding gene type (not in GeenuFF's SuperLocus list)
+PART_DROPPED = {"intron": "derived by GeenuFF", "start_codon": "derived from the CDS",
+                "stop_codon": "derived from the CDS"}
+SEQUENCE_LEVEL = {"region", "chromosome", "supercontig", "contig", "scaffold", "sequence_feature", "assembly",
+                  "biological_region", "gap"}
+GTF_KEPT = ("gene_name", "transcript_name", "gene_biotype", "transcript_biotype", "gene_type", "transcript_type")
+UTR_TYPES = {"five_prime_UTR", "three_prime_UTR", "five_prime_utr", "three_prime_utr", "UTR"}
+
+
+@dataclass(eq=False)
+class Row:
+    """One feature line."""
+
+    line: int
+    cols: list[str]  # the nine columns as read
+    ftype: str
+    seqid: str
+    start: int
+    end: int
+    strand: str
+    ident: str  # ID ('' when none)
+    parents: tuple[str, ...]
+    attrs: dict[str, str]  # GFF3: values as written (escaped); GTF: values as meant
+    text: str | None  # the original line; None for rows made or changed here (written from the columns)
+    children: list["Row"] = field(default_factory=list)
+    gtf: bool = False
+
+
+def _gff3_attributes(text: str) -> dict[str, str]:
+    attrs = {}
+    for item in text.strip().strip(";").split(";"):
+        if "=" in item:
+            key, _, value = item.strip().partition("=")
+            attrs[key] = value
+    return attrs
+
+
+_GTF_ATTR = re.compile(r'\s*([^\s;]+)\s+(?:"([^"]*)"|([^;\s]+))\s*;?')
+
+
+def _gtf_attributes(text: str) -> dict[str, str]:
+    return {m.group(1): m.group(2) if m.group(2) is not None else m.group(3) for m in _GTF_ATTR.finditer(text)}
+
+
+def looks_like_gtf(attributes: str) -> bool:
+    """GTF's ``gene_id "g1"; transcript_id "t1";`` rather than GFF3's ``ID=t1;Parent=g1``."""
+    first = attributes.strip().split(";")[0].strip()
+    return "=" not in first and " " in first and first.split(" ", 1)[1].startswith('"')
+
+
+@dataclass
+class Types:
+    """Feature types by role, from GeenuFF's Sequence Ontology lists."""
+
+    known: set[str]
+    genes: set[str]
+    transcripts: set[str]
+    parts: set[str]  # exon, CDS, UTR, ... kinds
+
+
+def _lines(path: str | Path) -> Iterator[tuple[int, str]]:
+    with open_binary(path) as fh:
+        for number, raw in enumerate(fh, 1):
+            try:
+                yield number, raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError:
+                raise UserError(f"{path}: line {number}: not UTF-8 text (is this a GFF3 file?)") from None
+
+
+def read_rows(path: str | Path, lengths: dict[str, int], types: Types) -> tuple[list[Row], str]:
+    """Every feature line, checked one by one; the format ('gff3' or 'gtf') is told by the attributes."""
+    rows: list[Row] = []
+    fmt = None
+    for number, line in _lines(path):
+        if line.startswith("##FASTA"):
+            raise UserError(f"{path}: line {number}: an embedded ##FASTA section is not supported; "
+                            "give the sequences as a separate FASTA file")
+        if not line.strip() or line.startswith("#"):
+            continue
+        cols = line.split("\t")
+        if len(cols) != 9:
+            raise UserError(f"{path}: line {number}: expected 9 tab-separated columns, found {len(cols)} "
+                            "(is this a GFF3 file?)")
+        seqid, _, ftype, start, end, _, strand, phase, attributes = cols
+        kind = "gtf" if looks_like_gtf(attributes) else "gff3"
+        if fmt is None:
+            fmt = kind
+        elif kind != fmt and attributes.strip():
+            raise UserError(f"{path}: line {number}: {kind.upper()} attributes in a {fmt.upper()} file")
+        if not (start.isdigit() and end.isdigit()) or int(start) > int(end) or int(start) < 1:
+            raise UserError(f"{path}: line {number}: start {start!r} and end {end!r} are not 1-based "
+                            "coordinates with start <= end")
+        if strand not in ("+", "-", ".", "?"):
+            raise UserError(f"{path}: line {number}: strand {strand!r} is not '+', '-' or '.'")
+        if phase not in (".", "0", "1", "2"):
+            raise UserError(f"{path}: line {number}: phase {phase!r} is not '.', 0, 1 or 2")
+        if seqid not in lengths:
+            raise UserError(f"{path}: line {number}: sequence {seqid!r} is not in the FASTA")
+        a, b = int(start), int(end)
+        if b > lengths[seqid]:
+            raise UserError(f"{path}: line {number}: {ftype} ends at {b}, past the end of {seqid} "
+                            f"({lengths[seqid]} bp in the FASTA); is this the annotation of another assembly?")
+        if kind == "gtf":
+            attrs = _gtf_attributes(attributes)
+            ident, parents = "", ()
+        else:
+            if ftype not in types.known and ftype not in GENE_TYPES_EXTRA:
+                raise UserError(f"{path}: line {number}: unknown feature type {ftype!r}; GeenuFF needs Sequence "
+                                "Ontology types (gene, mRNA, exon, CDS, ...)")
+            attrs = _gff3_attributes(attributes)
+            ident, parents = attrs.get("ID", ""), tuple(p for p in attrs.get("Parent", "").split(",") if p)
+        rows.append(Row(number, cols, ftype, seqid, a, b, strand, ident, parents, attrs, line, gtf=kind == "gtf"))
+    if not rows:
+        raise UserError(f"{path}: no features found (is this a GFF3 file?)")
+    return rows, fmt or "gff3"
+
+
+@dataclass
+class Canonical:
+    """The canonical GFF3 lines and what was changed to get them."""
+
+    lines: list[str]
+    input_types: Counter
+    dropped: Counter  # (type, reason) -> rows
+    added: Counter  # (type, reason) -> rows
+    genes: int = 0
+    transcripts: int = 0
+    utr_disagreements: int = 0
+    format: str = "gff3"
+
+
+def canonical(path: str | Path, lengths: dict[str, int], types: Types) -> Canonical:
+    """Read, check and rewrite ``path`` (GFF3 or GTF) as GeenuFF needs it."""
+    rows, fmt = read_rows(path, lengths, types)
+    input_types = Counter(r.ftype for r in rows)
+    dropped: Counter = Counter()
+    if fmt == "gtf":
+        rows = _from_gtf(path, rows, dropped)
+    result = _rewrite(path, rows, types, input_types, dropped)
+    result.format = fmt
+    return result
+
+
+def _from_gtf(path, rows: list[Row], dropped: Counter) -> list[Row]:
+    """GTF rows -> GFF3 rows with IDs and Parents (genes and transcripts made where the file has none)."""
+    genes: dict[str, Row] = {}
+    transcripts: dict[str, Row] = {}
+    parts: dict[str, list[Row]] = defaultdict(list)
+    out = []
+    for r in rows:
+        gene_id, tx_id = r.attrs.get("gene_id", ""), r.attrs.get("transcript_id", "")
+        if r.ftype == "gene":
+            if not gene_id:
+                raise UserError(f"{path}: line {r.line}: gene without a gene_id")
+            genes[gene_id] = r
+            r.ident, r.parents = gene_id, ()
+        elif r.ftype == "transcript":
+            if not (gene_id and tx_id):
+                raise UserError(f"{path}: line {r.line}: transcript without gene_id and transcript_id")
+            transcripts[tx_id] = r
+            r.ident, r.parents = tx_id, (gene_id,)
+        elif r.ftype in ("exon", "CDS", "start_codon", "stop_codon"):
+            if not tx_id:
+                raise UserError(f"{path}: line {r.line}: {r.ftype} without a transcript_id")
+            r.parents = (tx_id,)
+            parts[tx_id].append(r)
+        else:  # UTR, five_prime_utr, Selenocysteine, ...: GeenuFF derives UTRs from exon minus CDS
+            dropped[r.ftype, "derived from exons and CDS" if "utr" in r.ftype.lower() else "not part of a gene model"] += 1
+            continue
+        out.append(r)
+    for tx_id, members in parts.items():  # transcripts and genes the file only implies (StringTie, GENCODE)
+        if tx_id not in transcripts:
+            first = members[0]
+            gene_id = first.attrs.get("gene_id", "") or tx_id
+            t = _made("transcript", first, min(m.start for m in members), max(m.end for m in members), tx_id,
+                      (gene_id,), first.strand)
+            transcripts[tx_id] = t
+            out.append(t)
+    for t in transcripts.values():
+        gene_id = t.parents[0]
+        if gene_id not in genes:
+            genes[gene_id] = g = _made("gene", t, t.start, t.end, gene_id, (), t.strand)
+            out.append(g)
+        else:
+            g = genes[gene_id]
+            g.start, g.end = min(g.start, t.start), max(g.end, t.end)
+    for tx_id, members in parts.items():  # GFF3 types, and the stop codon inside the CDS as GFF3 has it
+        cds = [m for m in members if m.ftype == "CDS"]
+        if cds:
+            transcripts[tx_id].ftype = transcripts[tx_id].cols[2] = "mRNA"
+            _add_stop_codon(cds, [m for m in members if m.ftype == "stop_codon"])
+    for r in out:  # GTF lines are always written anew, as GFF3
+        r.text = None
+    return sorted(out, key=lambda r: (r.ftype != "gene", r.line))
+
+
+def _add_stop_codon(cds: list[Row], stops: list[Row]) -> None:
+    """Extend the CDS by the stop codon (GTF leaves it out): into the CDS row it touches, or, alone in the
+    last exon, as a CDS row of its own (in frame: phase 0). Phases of the 5' ends do not change."""
+    for stop in stops:
+        touching = next((c for c in cds if c.end + 1 == stop.start or stop.end + 1 == c.start
+                         or (c.start <= stop.start and stop.end <= c.end)), None)
+        if touching is None:
+            stop.ftype = stop.cols[2] = "CDS"
+            stop.cols[7] = "0"
+            continue
+        touching.start, touching.end = min(touching.start, stop.start), max(touching.end, stop.end)
+        touching.cols[3], touching.cols[4] = str(touching.start), str(touching.end)
+
+
+def _made(ftype: str, like: Row, start: int, end: int, ident: str, parents: tuple[str, ...], strand: str) -> Row:
+    """A row made here, like ``like`` (a GTF row passes on its gene and transcript names)."""
+    cols = [like.seqid, like.cols[1], ftype, str(start), str(end), ".", strand, ".", ""]
+    attrs = dict(like.attrs) if like.gtf else {}
+    return Row(like.line, cols, ftype, like.seqid, start, end, strand, ident, parents, attrs, None, gtf=like.gtf)
+
+
+def _rewrite(path, rows: list[Row], types: Types, input_types: Counter, dropped: Counter) -> Canonical:
+    genes_types = types.genes | GENE_TYPES_EXTRA
+    added: Counter = Counter()
+    by_id: dict[str, Row] = {}  # the first row of each ID
+    spans: dict[str, list[int]] = {}  # ID -> [start, end] of all its rows
+    for r in rows:
+        if not r.ident:
+            continue
+        seen = by_id.get(r.ident)
+        if seen is None:
+            by_id[r.ident] = r
+            spans[r.ident] = [r.start, r.end]
+        elif seen.ftype != r.ftype or seen.seqid != r.seqid:
+            raise UserError(f"{path}: line {r.line}: ID {r.ident!r} is already used on line {seen.line} by a "
+                            f"{seen.ftype} on {seen.seqid}; IDs must be unique (lines of one feature share an ID "
+                            "only with the same type and sequence)")
+        else:  # another line of a multi-line feature: its own row, the span of all for the checks
+            span = spans[r.ident]
+            span[0], span[1] = min(span[0], r.start), max(span[1], r.end)
+    # parts of a transcript need a parent; transcripts get a gene when they have none
+    roots: list[Row] = []
+    made_genes: dict[str, Row] = {}
+    for r in rows:
+        if r.ftype in types.transcripts and r.strand in (".", "?"):
+            raise UserError(f"{path}: line {r.line}: {r.ftype} {r.ident or '?'!r} has no strand ('.')")
+        if not r.parents:
+            if r.ftype in types.parts or r.ftype in PART_DROPPED or r.ftype in UTR_TYPES:
+                raise UserError(f"{path}: line {r.line}: {r.ftype} without a Parent attribute; GeenuFF would "
+                                "attach it to whatever gene came before it")
+            if r.ftype in types.transcripts:
+                gene_id = r.attrs.get("geneID") or r.attrs.get("gene_id") or f"{r.ident or r.line}.gene"
+                if gene_id in by_id:  # the gene is in the file, named by an attribute (gffread --keep-genes)
+                    r.parents, r.text = (gene_id,), None
+                else:
+                    gene = made_genes.get(gene_id)
+                    if gene is None:
+                        gene = made_genes[gene_id] = _made("gene", r, r.start, r.end, gene_id, (), r.strand)
+                        roots.append(gene)
+                        added["gene", "for transcripts without one"] += 1
+                    gene.start, gene.end = min(gene.start, r.start), max(gene.end, r.end)
+                    gene.children.append(r)
+                    r.parents, r.text = (gene_id,), None  # written anew, with its Parent
+                    continue
+            else:
+                roots.append(r)
+                continue
+        if r.ftype in types.transcripts and len(r.parents) > 1:
+            raise UserError(f"{path}: line {r.line}: {r.ftype} {r.ident or '?'!r} has several Parents "
+                            f"({','.join(r.parents)}); GeenuFF supports one")
+        for parent in r.parents:
+            p = by_id.get(parent)
+            if p is None:
+                raise UserError(f"{path}: line {r.line}: Parent {parent!r} names no feature in the file")
+            p0, p1 = spans[parent]
+            if p.seqid != r.seqid or r.start < p0 or r.end > p1:
+                what = f"{r.ftype} {r.ident!r}" if r.ident else r.ftype
+                raise UserError(f"{path}: line {r.line}: {what} ({r.seqid}:{r.start}-{r.end}) lies outside its "
+                                f"parent {p.ftype} {parent!r} ({p.seqid}:{p0}-{p1}, line {p.line})")
+            p.children.append(r)
+    for g in made_genes.values():
+        g.cols[3], g.cols[4] = str(g.start), str(g.end)
+
+    lines: list[str] = []
+    result = Canonical(lines, input_types, dropped, added)
+    emitted: set[int] = set()
+
+    def emit(r: Row, parent: str | None) -> None:
+        if r.text is not None and (len(r.parents) <= 1 or parent is None):
+            lines.append(r.text)  # as it was
+            return
+        attrs = {}
+        if r.ident:  # a row copied under each of its parents gets an ID of its own
+            attrs["ID"] = r.ident if len(r.parents) <= 1 else f"{r.ident}:{parent}"
+        if parent:
+            attrs["Parent"] = parent
+        kept = r.attrs.items() if not r.gtf else ((k, _escape(v)) for k, v in r.attrs.items() if k in GTF_KEPT)
+        attrs |= {k: v for k, v in kept if k not in ("ID", "Parent")}
+        lines.append("\t".join(r.cols[:8] + [";".join(f"{k}={v}" for k, v in attrs.items())]))
+
+    def walk(r: Row, parent: str | None, gene: Row | None) -> None:
+        emitted.add(id(r))
+        if r.ftype in PART_DROPPED:
+            dropped[r.ftype, PART_DROPPED[r.ftype]] += 1
+            return
+        is_gene = gene is None and (r.ftype in genes_types or any(c.ftype in types.transcripts for c in r.children))
+        if gene is None and not is_gene:
+            if r.children:  # an unknown container of a gene model: pass it through as GeenuFF sees it
+                emit(r, parent)
+                for c in r.children:
+                    walk(c, r.ident, r)
+            elif r.ftype in SEQUENCE_LEVEL or r.ftype not in types.transcripts:
+                dropped[r.ftype, "not part of a gene model"] += 1
+            else:
+                emit(r, parent)
+            return
+        if is_gene:
+            result.genes += 1
+            emit(r, parent)
+            has_transcripts = any(c.ftype in types.transcripts for c in r.children)
+            for c in r.children:
+                if has_transcripts and c.ftype not in types.transcripts and c.ftype not in genes_types:
+                    dropped[c.ftype, "listed under the gene, which has transcripts"] += 1
+                    emitted.add(id(c))
+                    continue
+                walk(c, r.ident, r)
+            return
+        emit(r, parent)
+        if r.ftype in types.transcripts:
+            result.transcripts += 1
+            _transcript_parts(r, result)
+        for c in r.children:
+            if c.ftype in PART_DROPPED:
+                dropped[c.ftype, PART_DROPPED[c.ftype]] += 1
+                emitted.add(id(c))
+                continue
+            walk(c, r.ident, gene)
+
+    for r in roots:
+        walk(r, None, None)
+    for r in rows:  # children of several parents were walked once per parent; anything else is a cycle
+        if id(r) not in emitted and r.parents:
+            raise UserError(f"{path}: line {r.line}: {r.ftype} is part of a Parent cycle")
+    return result
+
+
+def _escape(value: str) -> str:
+    """A GTF value as a GFF3 attribute value (percent-encoding GFF3's reserved characters)."""
+    return "".join(f"%{ord(c):02X}" if c in ";=&,%\t\n" else c for c in value)
+
+
+def _merge(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[list[int]] = []
+    for a, b in sorted(intervals):
+        if out and a <= out[-1][1] + 1:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
+
+
+def _transcript_parts(t: Row, result: Canonical) -> None:
+    """Exons for CDS-only transcripts; UTR rows checked against exon minus CDS."""
+    exons = [c for c in t.children if c.ftype == "exon"]
+    cds = [c for c in t.children if c.ftype == "CDS"]
+    utrs = [c for c in t.children if c.ftype in UTR_TYPES]
+    if not exons and cds:
+        for a, b in _merge([(c.start, c.end) for c in cds + utrs]):
+            row = _made("exon", t, a, b, "", (t.ident,), t.strand)
+            row.line = cds[0].line
+            t.children.insert(0, row)
+            result.added["exon", "for transcripts given as CDS only"] += 1
+        return
+    if utrs and cds:
+        exon_bases = _merge([(e.start, e.end) for e in exons])
+        coding = _merge([(c.start, c.end) for c in cds])
+        expected = _subtract(exon_bases, coding)
+        if _merge([(u.start, u.end) for u in utrs]) != expected:
+            result.utr_disagreements += 1
+
+
+def _subtract(intervals: list[tuple[int, int]], holes: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out = []
+    for a, b in intervals:
+        pieces = [(a, b)]
+        for h0, h1 in holes:
+            pieces = [q for p0, p1 in pieces for q in ((p0, min(p1, h0 - 1)), (max(p0, h1 + 1), p1)) if q[0] <= q[1]]
+        out += pieces
+    return _merge(out)

@@ -1,0 +1,274 @@
+"""Gene models as databases publish them (helixer_tools.gff, used by helixer-import2geenuff).
+
+The strongest check: the same gene models written the ways submitters, databases and tools write them
+(ENA/EMBL with gene-level exons and introns, children before parents, GTF, gffread's transcripts without
+genes, CDS-only transcripts) give labels identical to the well-nested file's. Small hand-made cases pin
+each rule, and GeenuFF on the raw ENA-style file shows what was silently wrong before.
+"""
+
+from __future__ import annotations
+
+import gzip
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import DATA
+from helixer_tools.errors import UserError
+from helixer_tools.geenuff2h5 import geenuff_to_h5
+from helixer_tools.import2geenuff import check_gff3, import_to_geenuff, masked_coding_share
+
+AT_GFF = DATA / "athaliana_1M/chr1_1M.gff3.gz"
+AT_FA = DATA / "athaliana_1M/chr1_1M.fa.gz"
+MP_GFF = DATA / "micromonas/micromonas.gff3.gz"
+MP_FA = DATA / "micromonas/micromonas.fa"
+LABELS = ("data/y", "data/phases", "data/sample_weights", "data/transitions")
+
+
+def feature_lines(path) -> list[list[str]]:
+    with gzip.open(path, "rt") as f:
+        return [line.rstrip("\n").split("\t") for line in f if line.strip() and not line.startswith("#")]
+
+
+def attrs(cols) -> dict[str, str]:
+    return dict(kv.split("=", 1) for kv in cols[8].split(";") if "=" in kv)
+
+
+def write(path, rows) -> None:
+    path.write_text("##gff-version 3\n" + "".join("\t".join(r) + "\n" for r in rows))
+
+
+def labels(gff, fasta, tmp_path, name, summary=False):
+    db, h5 = tmp_path / f"{name}.sqlite3", tmp_path / f"{name}.h5"
+    import_to_geenuff(gff, fasta, db, tmp_path / f"{name}.log", "Sp", summary=tmp_path / f"{name}.tsv" if summary else None)
+    geenuff_to_h5(db, h5, progress=False)
+    with h5py.File(h5) as f:
+        return {k: f[k][:] for k in LABELS}
+
+
+def assert_same(a, b):
+    for key in LABELS:
+        assert np.array_equal(a[key], b[key]), key
+
+
+@pytest.fixture(scope="module")
+def at_reference(tmp_path_factory):
+    return labels(AT_GFF, AT_FA, tmp_path_factory.mktemp("ref"), "ref")
+
+
+def test_ena_style_gene_level_exons_and_introns(at_reference, tmp_path):
+    """ENA/EMBL submissions list every exon again, and every intron, under the gene. GeenuFF alone sees
+    overlapping exons and masks the genes; imported here, the labels equal the clean file's."""
+    rows = feature_lines(AT_GFF)
+    out, extra, gene_of = [], [], {}
+    for cols in rows:
+        a = attrs(cols)
+        if cols[2] == "mRNA":
+            gene_of[a["ID"]] = a["Parent"]
+        if cols[2] == "gene" and extra:
+            out += extra
+            extra = []
+        out.append(cols)
+        if cols[2] == "exon" and a.get("Parent") in gene_of:  # the exon again, and its intron, under the gene
+            gene = gene_of[a["Parent"]]
+            extra.append(cols[:8] + [f"Parent={gene}"])
+    out += extra
+    introns = []
+    for t, gene in gene_of.items():
+        ex = sorted((int(c[3]), int(c[4]), c) for c in rows if c[2] == "exon" and attrs(c).get("Parent") == t)
+        introns += [c[:2] + ["intron", str(e0 + 1), str(s1 - 1)] + c[5:8] + [f"Parent={gene}"]
+                    for (_, e0, c), (s1, _, _) in zip(ex, ex[1:])]
+    write(tmp_path / "ena.gff3", out + introns)
+    ena = labels(tmp_path / "ena.gff3", AT_FA, tmp_path, "ena", summary=True)
+    assert_same(ena, at_reference)
+    summary = (tmp_path / "ena.tsv").read_text()
+    n_exons = sum(1 for c in out if c[2] == "exon" and attrs(c)["Parent"] in gene_of.values())
+    assert f"dropped\texon\tlisted under the gene, which has transcripts\t{n_exons}\n" in summary
+    assert f"dropped\tintron\tlisted under the gene, which has transcripts\t{len(introns)}\n" in summary
+    # what GeenuFF makes of the raw file: error regions all over the genes
+    from rare_geenuff.applications.importer import ImportController
+
+    gz = tmp_path / "ena_plain.gff3"
+    gz.write_text((tmp_path / "ena.gff3").read_text())
+    fa = tmp_path / "g.fa"
+    fa.write_bytes(gzip.decompress(AT_FA.read_bytes()))
+    controller = ImportController(database_path=str(tmp_path / "raw.sqlite3"), replace_db=True)
+    controller.add_genome(str(fa), str(gz), {"species": "Sp"})
+    controller.session.close()
+    raw_masked, coding = masked_coding_share(tmp_path / "raw.sqlite3")
+    ours_masked, _ = masked_coding_share(tmp_path / "ena.sqlite3")
+    assert raw_masked > 0.5 * coding > 0 and ours_masked < 0.05 * coding
+
+
+def test_children_before_parents(at_reference, tmp_path):
+    """Some tools write each gene bottom-up: its exons and CDS, then the transcripts, then the gene. (Siblings
+    keep their order: GeenuFF breaks ties between equally long isoforms by it.)"""
+    rows = feature_lines(AT_GFF)
+    depth, blocks = {}, []
+    for cols in rows:
+        a = attrs(cols)
+        parent = a.get("Parent", "").split(",")[0]
+        d = depth.get(parent, -1) + 1 if parent else 0
+        if "ID" in a:
+            depth[a["ID"]] = d
+        if d == 0:
+            blocks.append([])
+        blocks[-1].append((d, cols))
+    bottom_up = [cols for block in blocks for _, cols in sorted(block, key=lambda x: -x[0])]
+    assert bottom_up != rows
+    write(tmp_path / "bottom_up.gff3", bottom_up)
+    assert_same(labels(tmp_path / "bottom_up.gff3", AT_FA, tmp_path, "bottom_up"), at_reference)
+
+
+def _gtf(rows) -> list[list[str]]:
+    """The coding gene models as Ensembl writes GTF: gene and transcript rows, gene_id/transcript_id, and CDS
+    without the stop codon (a row of its own)."""
+    tx_gene = {attrs(c)["ID"]: attrs(c)["Parent"] for c in rows if c[2] == "mRNA"}
+    cds: dict[str, list] = {}
+    out = []
+    coding = {attrs(c)["Parent"] for c in rows if c[2] == "CDS"}
+    for c in rows:
+        a = attrs(c)
+        if c[2] == "gene" and a["ID"] in {tx_gene[t] for t in coding}:
+            out.append(c[:8] + [f'gene_id "{a["ID"]}";'])
+        if c[2] == "mRNA" and a["ID"] in coding:
+            out.append(c[:2] + ["transcript"] + c[3:8] + [f'gene_id "{a["Parent"]}"; transcript_id "{a["ID"]}";'])
+        if c[2] in ("exon", "CDS") and a.get("Parent") in coding:
+            t = a["Parent"]
+            row = c[:8] + [f'gene_id "{tx_gene[t]}"; transcript_id "{t}";']
+            (cds.setdefault(t, []) if c[2] == "CDS" else out).append(row)
+    for t, parts in cds.items():
+        parts.sort(key=lambda r: int(r[3]))
+        end = parts[-1] if parts[0][6] == "+" else parts[0]
+        if int(end[4]) - int(end[3]) < 3:
+            out += parts  # a stop codon split over exons: keep the CDS as it is
+            continue
+        stop = end[:2] + ["stop_codon"] + end[3:]
+        if end[6] == "+":
+            stop[3] = str(int(end[4]) - 2)
+            end[4] = str(int(end[4]) - 3)
+        else:
+            stop[4] = str(int(end[3]) + 2)
+            end[3] = str(int(end[3]) + 3)
+        stop[7] = "0"
+        out += parts + [stop]
+    return out
+
+
+def test_gtf(at_reference, tmp_path):
+    rows = feature_lines(AT_GFF)
+    gtf = tmp_path / "genes.gtf"
+    gtf.write_text("".join("\t".join(r) + "\n" for r in _gtf(rows)))
+    # only the coding transcripts are in this GTF: compare with the GFF3 of just those
+    coding = {attrs(c)["Parent"] for c in rows if c[2] == "CDS"}
+    genes = {attrs(c)["Parent"] for c in rows if c[2] == "mRNA" and attrs(c)["ID"] in coding}
+    keep = [c for c in rows if (c[2] == "gene" and attrs(c)["ID"] in genes) or (c[2] == "mRNA" and attrs(c)["ID"] in coding)
+            or (c[2] in ("exon", "CDS") and attrs(c).get("Parent") in coding)]
+    write(tmp_path / "coding.gff3", keep)
+    assert_same(labels(gtf, AT_FA, tmp_path, "gtf"), labels(tmp_path / "coding.gff3", AT_FA, tmp_path, "coding"))
+
+
+def test_gffread_style_transcripts_without_genes_and_cds_only(tmp_path):
+    """gffread -E without --keep-genes: mRNAs without a gene (geneID attribute); Prokka/organelle style: CDS
+    rows only."""
+    rows = feature_lines(MP_GFF)
+    write(tmp_path / "ref.gff3", rows)
+    reference = labels(tmp_path / "ref.gff3", MP_FA, tmp_path, "ref")
+    orphans = []
+    for c in rows:
+        if c[2] == "gene":
+            continue
+        if c[2] == "mRNA":
+            a = attrs(c)
+            c = c[:8] + [f"ID={a['ID']};geneID={a['Parent']}"]
+        orphans.append(c)
+    write(tmp_path / "orphans.gff3", orphans)
+    assert_same(labels(tmp_path / "orphans.gff3", MP_FA, tmp_path, "orphans", summary=True), reference)
+    # 124 mRNAs: 123 get a gene made for them, one names the file's pseudogene row (kept) by its geneID
+    assert "added\tgene\tfor transcripts without one\t123\n" in (tmp_path / "orphans.tsv").read_text()
+    # CDS rows only: the exons made from them equal exon rows written as copies of the CDS rows
+    cds_only = [c for c in rows if c[2] != "exon" or attrs(c).get("Parent", "").startswith("gene")]
+    write(tmp_path / "cds_only.gff3", cds_only)
+    explicit = []
+    for c in cds_only:
+        explicit.append(c)
+        if c[2] == "CDS":
+            explicit.append(c[:2] + ["exon"] + c[3:7] + [".", "Parent=" + attrs(c)["Parent"]])
+    write(tmp_path / "explicit.gff3", explicit)
+    assert_same(labels(tmp_path / "cds_only.gff3", MP_FA, tmp_path, "cds_only", summary=True),
+                labels(tmp_path / "explicit.gff3", MP_FA, tmp_path, "explicit"))
+    assert "added\texon\tfor transcripts given as CDS only\t162\n" in (tmp_path / "cds_only.tsv").read_text()
+
+
+# ---------------------------------------------------------------- the rules, one by one
+
+
+FASTA = ">chr1\n" + "ACGT" * 100 + "\n"
+TWO_ISOFORMS = ("chr1\tt\tgene\t1\t300\t.\t+\t.\tID=g1\n"
+                "chr1\tt\tmRNA\t1\t300\t.\t+\t.\tID=t1;Parent=g1\n"
+                "chr1\tt\tmRNA\t1\t300\t.\t+\t.\tID=t2;Parent=g1\n"
+                "chr1\tt\texon\t1\t100\t.\t+\t.\tID=e1;Parent=t1,t2\n"
+                "chr1\tt\texon\t201\t300\t.\t+\t.\tParent=t1\n"
+                "chr1\tt\texon\t151\t300\t.\t+\t.\tParent=t2\n"
+                "chr1\tt\tfive_prime_UTR\t1\t10\t.\t+\t.\tParent=t1\n"
+                "chr1\tt\tCDS\t11\t100\t.\t+\t0\tParent=t1\n"
+                "chr1\tt\tCDS\t201\t290\t.\t+\t0\tParent=t1\n"
+                "chr1\tt\tthree_prime_UTR\t291\t300\t.\t+\t.\tParent=t1\n"
+                "chr1\tt\tregion\t1\t400\t.\t+\t.\tID=r\n"
+                "chr1\tt\tintron\t101\t200\t.\t+\t.\tParent=t1\n"
+                "chr1\tt\tstop_codon\t288\t290\t.\t+\t0\tParent=t1\n")
+
+
+def canon(tmp_path, body):
+    path = tmp_path / "a.gff3"
+    path.write_text("##gff-version 3\n" + body)
+    return check_gff3(path, {"chr1": 400})
+
+
+def test_rules_on_a_small_gene(tmp_path):
+    c = canon(tmp_path, TWO_ISOFORMS)
+    exons = [line for line in c.lines if "\texon\t" in line]
+    assert [line.split("\t")[8] for line in exons] == ["ID=e1:t1;Parent=t1", "Parent=t1", "ID=e1:t2;Parent=t2",
+                                                       "Parent=t2"]  # the shared exon under each transcript
+    assert [line.split("\t")[2] for line in c.lines] == ["gene", "mRNA", "exon", "exon", "five_prime_UTR", "CDS",
+                                                         "CDS", "three_prime_UTR", "mRNA", "exon", "exon"]
+    assert c.dropped == {("region", "not part of a gene model"): 1, ("intron", "derived by GeenuFF"): 1,
+                         ("stop_codon", "derived from the CDS"): 1}
+    assert c.genes == 1 and c.transcripts == 2 and c.utr_disagreements == 0
+    assert canon(tmp_path, TWO_ISOFORMS.replace("\t291\t300\t", "\t295\t300\t")).utr_disagreements == 1
+
+
+def test_children_first_and_cycles(tmp_path):
+    lines = TWO_ISOFORMS.splitlines(keepends=True)
+    c = canon(tmp_path, "".join(reversed(lines)))
+    assert [line.split("\t")[2] for line in c.lines][:2] == ["gene", "mRNA"] and c.transcripts == 2
+    with pytest.raises(UserError, match="line 2: mRNA is part of a Parent cycle"):
+        canon(tmp_path, "chr1\tt\tmRNA\t1\t30\t.\t+\t.\tID=a;Parent=b\nchr1\tt\tmRNA\t1\t30\t.\t+\t.\tID=b;Parent=a\n")
+
+
+def test_gtf_stop_codon_joins_the_cds(tmp_path):
+    gtf = ('chr1\tt\texon\t1\t100\t.\t-\t.\tgene_id "g"; transcript_id "t"; gene_name "A;B";\n'
+           'chr1\tt\tCDS\t14\t90\t.\t-\t0\tgene_id "g"; transcript_id "t";\n'
+           'chr1\tt\tstop_codon\t11\t13\t.\t-\t0\tgene_id "g"; transcript_id "t";\n'
+           'chr1\tt\tUTR\t1\t10\t.\t-\t.\tgene_id "g"; transcript_id "t";\n')
+    c = canon(tmp_path, gtf)
+    assert c.format == "gtf" and c.genes == 1 and c.transcripts == 1
+    assert [line.split("\t")[2:5] for line in c.lines] == [["gene", "1", "100"], ["mRNA", "1", "100"],
+                                                           ["exon", "1", "100"], ["CDS", "11", "90"]]
+    assert c.lines[0].endswith("ID=g;gene_name=A%3BB")
+    assert c.dropped[("UTR", "derived from exons and CDS")] == 1
+
+
+def test_overlapping_exons_are_warned_about(tmp_path, caplog):
+    """When GeenuFF masks most of the coding bases, the import says so."""
+    fasta = tmp_path / "g.fa"
+    fasta.write_text(">chr1\n" + "ATG" + "GCA" * 60 + "TAA" + "\n")
+    gff = tmp_path / "b.gff3"
+    gff.write_text("##gff-version 3\nchr1\tt\tgene\t1\t186\t.\t+\t.\tID=g\nchr1\tt\tmRNA\t1\t186\t.\t+\t.\tID=t;Parent=g\n"
+                   "chr1\tt\texon\t1\t120\t.\t+\t.\tParent=t\nchr1\tt\texon\t100\t186\t.\t+\t.\tParent=t\n"
+                   "chr1\tt\tCDS\t1\t186\t.\t+\t0\tParent=t\n")
+    import_to_geenuff(gff, fasta, tmp_path / "o.sqlite3", tmp_path / "o.log", "Sp", summary=tmp_path / "s.tsv")
+    assert any("of the coding bases lie in GeenuFF error regions" in r.message for r in caplog.records
+               if r.levelname == "WARNING")
+    assert "error regions\toverlapping_exons\tregions\t" in (tmp_path / "s.tsv").read_text()
