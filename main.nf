@@ -118,8 +118,10 @@ workflow {
         HELIXER_PREDICT(ch_genome_h5, file(params.model, checkIfExists: true))
         // gene models: the genome h5 and its predictions, joined on the genome's id
         ch_genome_by_id = ch_genome_h5.map { meta, h5 -> [ meta.id, meta, h5 ] }
+        // fasta2h5's map of shortened sequence ids gives the GFF3 the FASTA's full ids
         HELIXER_POST(ch_genome_by_id.join(HELIXER_PREDICT.out.predictions.map { meta, h5 -> [ meta.id, h5 ] })
-            .map { id, meta, h5, predictions -> [ meta, h5, predictions ] })
+            .join(HELIXER_FASTA2H5.out.rename_map.map { meta, map -> [ meta.id, map ] })
+            .map { id, meta, h5, predictions, map -> [ meta, h5, predictions, map ] })
         if (pseudo) {
             // the model's own gene models become labels of the genome's rows (and get the same coverage)
             ch_fasta_by_id = ch_genome.map { meta, fasta -> [ meta.id, fasta ] }

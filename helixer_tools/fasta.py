@@ -189,8 +189,8 @@ def scan(path: str | Path, max_seqid_bytes: int | None = None) -> list[Record]:
             if max_seqid_bytes is not None and len(seqid) > max_seqid_bytes:
                 raise UserError(
                     f"{path}: record {index}: sequence id {seqid!r} is {len(seqid)} characters, "
-                    f"longer than the {max_seqid_bytes} the h5 format holds; shorten the ids "
-                    "(it would otherwise be truncated silently, as upstream does)"
+                    f"longer than the {max_seqid_bytes} the h5 format holds; shorten the ids, e.g. with the "
+                    "map helixer-fasta2h5 --rename-map writes (upstream would truncate them silently)"
                 )
             seen[seqid] = index
             continue
@@ -212,6 +212,23 @@ def scan(path: str | Path, max_seqid_bytes: int | None = None) -> list[Record]:
     if not records:
         raise UserError(f"{path}: not a FASTA file: no '>' header found")
     return records
+
+
+def shortened(seqids: list[str], limit: int) -> dict[str, str]:
+    """Short h5 ids for the ids longer than ``limit`` bytes: the first ``limit`` characters (as upstream
+    truncates them, so helixer-post --fasta finds the full names too) when that is unique, else the first
+    ``limit - 9`` and ``~`` and 8 hex digits of the id's SHA-1."""
+    long = [s for s in seqids if len(s.encode()) > limit]
+    taken = {s for s in seqids if len(s.encode()) <= limit}
+    cut = [s.encode()[:limit].decode(errors="ignore") for s in long]
+    counts = {c: cut.count(c) for c in cut}
+    out = {}
+    for s, c in zip(long, cut):
+        if counts[c] > 1 or c in taken:
+            c = s.encode()[: limit - 9].decode(errors="ignore") + "~" + hashlib.sha1(s.encode()).hexdigest()[:8]
+        out[s] = c
+        taken.add(c)
+    return out
 
 
 def iter_sequences(path: str | Path) -> Iterator[tuple[str, Iterator[bytes]]]:

@@ -7,6 +7,7 @@ compressed in worker threads. Memory is a few subsequences per thread, whatever 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from functools import partial
 from pathlib import Path
@@ -15,7 +16,9 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from .encoding import encode, encode_reverse_complement
-from .fasta import iter_sequences, scan
+from .atomic import write_text
+from .errors import UserError
+from .fasta import iter_sequences, scan, shortened
 from .h5io import (
     DEFAULT_GZIP_LEVEL, DEFAULT_SUBSEQUENCE_LENGTH, SEQID_BYTES, SPECIES_BYTES, H5Writer, RowDataset,
     SequenceRows, check_name, check_subsequence_length, layout, per_row, run_ordered, start_ends, write_digests,
@@ -52,6 +55,7 @@ def fasta_to_h5(
     compression: str = "gzip",
     compression_level: int = DEFAULT_GZIP_LEVEL,
     threads: int = 1,
+    rename_map: str | Path | None = None,
     argv: Sequence[str] = (),
     progress: bool = True,
 ) -> int:
@@ -59,12 +63,24 @@ def fasta_to_h5(
     length = check_subsequence_length(subsequence_length)
     species_raw = check_name("species", species, SPECIES_BYTES)
     log.info("checking %s", fasta)
-    records = scan(fasta, max_seqid_bytes=SEQID_BYTES)
+    records = scan(fasta)
+    too_long = [r.seqid for r in records if len(r.seqid.encode()) > SEQID_BYTES]
+    if too_long and rename_map is None:
+        raise UserError(f"{fasta}: {len(too_long)} sequence id(s) are longer than the {SEQID_BYTES} characters the h5 "
+                        f"format holds ({', '.join(too_long[:3])}{', ...' if len(too_long) > 3 else ''}); give "
+                        "--rename-map MAP.tsv to store short ids and write the map (helixer-post --rename-map "
+                        "restores the names; upstream would truncate them silently)")
+    short = shortened([r.seqid for r in records], SEQID_BYTES) if rename_map is not None else {}
+    if short:
+        log.info("%d sequence ids shortened to %d characters (the map: %s)", len(short), SEQID_BYTES, rename_map)
+    records = [dataclasses.replace(r, seqid=short.get(r.seqid, r.seqid)) for r in records]
     seqs = layout(((r.seqid, r.length) for r in records), length)
     n_rows = sum(2 * s.n_chunks for s in seqs)
     total_bp = sum(r.length for r in records)
     log.info("%d sequences, %d bp, %d subsequences of %d bp", len(records), total_bp, n_rows, length)
 
+    if rename_map is not None:
+        write_text(rename_map, "h5_id\tfasta_id\n" + "".join(f"{b}\t{a}\n" for a, b in short.items()))
     with H5Writer(output, compression, compression_level) as out:
         X = out.row_dataset("data/X", (n_rows, length, 4), np.float16)
         out.create("data/seqids", (n_rows,), f"S{SEQID_BYTES}",
@@ -77,7 +93,7 @@ def fasta_to_h5(
 
         def jobs():
             for seq, (seqid, pieces) in zip(seqs, iter_sequences(fasta)):
-                assert seqid == seq.seqid, (seqid, seq.seqid)
+                assert short.get(seqid, seqid) == seq.seqid, (seqid, seq.seqid)
                 for k, chunk in enumerate(subsequences(pieces, length)):
                     yield partial(_encode_both_strands, X, seq, k, chunk, length), len(chunk)
 

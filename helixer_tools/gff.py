@@ -14,8 +14,9 @@ is counted for the import summary:
   transcripts' own); all ``intron``, ``start_codon`` and ``stop_codon`` rows (GeenuFF derives introns,
   and start and stop codons from the CDS); sequence-level rows (``region``, ``chromosome``, ...) and
   other features that are not part of a gene model (``biological_region``, repeats, ...);
-- added: a gene for each transcript without one (transcripts sharing a ``gene_id``/``geneID``
-  attribute share it); exons for transcripts given only as CDS (and UTR) rows;
+- added: a gene for each transcript without one, in files without genes or when a ``gene_id``/``geneID``
+  attribute names it (transcripts naming the same gene share it); exons for transcripts given only as
+  CDS (and UTR) rows;
 - split: an exon or CDS with several parents (``Parent=t1,t2``) becomes one row per transcript;
 - checked: UTR rows against exon minus CDS (disagreements counted).
 
@@ -271,7 +272,9 @@ def _rewrite(path, rows: list[Row], types: Types, input_types: Counter, dropped:
         else:  # another line of a multi-line feature: its own row, the span of all for the checks
             span = spans[r.ident]
             span[0], span[1] = min(span[0], r.start), max(span[1], r.end)
-    # parts of a transcript need a parent; transcripts get a gene when they have none
+    # parts of a transcript need a parent; transcripts get a gene when they have none (files without genes,
+    # such as gffread's, or transcripts naming their gene by a geneID/gene_id attribute)
+    has_genes = any(r.ftype in genes_types for r in rows)
     roots: list[Row] = []
     made_genes: dict[str, Row] = {}
     for r in rows:
@@ -282,7 +285,11 @@ def _rewrite(path, rows: list[Row], types: Types, input_types: Counter, dropped:
                 raise UserError(f"{path}: line {r.line}: {r.ftype} without a Parent attribute; GeenuFF would "
                                 "attach it to whatever gene came before it")
             if r.ftype in types.transcripts:
-                gene_id = r.attrs.get("geneID") or r.attrs.get("gene_id") or f"{r.ident or r.line}.gene"
+                named = r.attrs.get("geneID") or r.attrs.get("gene_id")
+                if not named and has_genes:  # a file with genes: this one's Parent is missing, not implied
+                    raise UserError(f"{path}: line {r.line}: {r.ftype} {r.ident or '?'!r} has no Parent attribute "
+                                    "(GeenuFF groups transcripts under their gene)")
+                gene_id = named or f"{r.ident or r.line}.gene"
                 if gene_id in by_id:  # the gene is in the file, named by an attribute (gffread --keep-genes)
                     r.parents, r.text = (gene_id,), None
                 else:

@@ -556,17 +556,38 @@ def full_names(fasta_path: str, seqids: Sequence[str], lengths: Sequence[int]) -
     return names
 
 
+def renamed(path: str, seqids: Sequence[str]) -> list[str]:
+    """The FASTA ids of the h5's, from the map helixer-fasta2h5 --rename-map wrote (h5_id, fasta_id)."""
+    mapping = {}
+    with open(path) as fh:
+        for number, line in enumerate(fh, 1):
+            cols = line.rstrip("\n").split("\t")
+            if number == 1 and cols == ["h5_id", "fasta_id"]:
+                continue
+            if len(cols) != 2 or not all(cols):
+                raise UserError(f"{path}: line {number}: expected two tab-separated columns, h5_id and fasta_id "
+                                "(the map helixer-fasta2h5 --rename-map writes)")
+            mapping[cols[0]] = cols[1]
+    return [mapping.get(s, s) for s in seqids]
+
+
 def annotate(genome: str, predictions: str, output: str, params: Params, stats: str | None = None,
              fasta_path: str | None = None, padding: str | None = None, threads: int = 1,
-             argv: Sequence[str] = (), progress: bool = True) -> Result:
+             rename_map: str | None = None, argv: Sequence[str] = (), progress: bool = True) -> Result:
     """helixer-post: gene models of ``predictions`` on ``genome`` written to ``output`` (GFF3), and the
     agreement table to ``stats``; both appear together or not at all."""
     inputs = open_inputs(genome, predictions, padding)
-    names = full_names(fasta_path, inputs.seqids, inputs.lengths) if fasta_path else list(inputs.seqids)
+    if rename_map:
+        names = renamed(rename_map, inputs.seqids)
+    elif fasta_path:
+        names = full_names(fasta_path, inputs.seqids, inputs.lengths)
+    else:
+        names = list(inputs.seqids)
     long_ids = [s for s in inputs.seqids if len(s) == SEQID_BYTES]
-    if long_ids and not fasta_path:
-        log.warning("%d sequence id(s) are %d characters long, e.g. %s: upstream fasta2h5.py truncates longer "
-                    "ones; give --fasta for the full names", len(long_ids), SEQID_BYTES, long_ids[0])
+    if long_ids and not (fasta_path or rename_map):
+        log.warning("%d sequence id(s) are %d characters long, e.g. %s: they may have been shortened; give "
+                    "--rename-map (helixer-fasta2h5's) or --fasta for the full names", len(long_ids), SEQID_BYTES,
+                    long_ids[0])
     result = run_post(inputs, params, threads=threads, progress=progress)
     with atomic_path(output) as tmp_gff, contextlib.ExitStack() as stack:
         tmp_stats = stack.enter_context(atomic_path(stats)) if stats else None

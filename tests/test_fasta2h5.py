@@ -140,7 +140,7 @@ def test_cli_upstream_option_names_still_work(tmp_path):
     (">a\nACGT\n>a\nACGT\n", "duplicate sequence id 'a' (records 1 and 2)"),
     (">a\nACGT\n>b\n", "record 2 (b) has an empty sequence"),
     (">a\nACXT\n", "record 1 (a), position 3: character 'X' is not an IUPAC nucleotide code"),
-    (f">{'s' * 60}\nACGT\n", "is 60 characters, longer than the 50 the h5 format holds"),
+    (f">{'s' * 60}\nACGT\n", f"1 sequence id(s) are longer than the 50 characters the h5 format holds ({'s' * 60}); give --rename-map"),
     ("hello world\n", "not a FASTA file"),
 ])
 def test_cli_bad_input_one_line_exit_1_no_output(tmp_path, fasta_text, message):

@@ -137,6 +137,7 @@ GENE = ("chr1\tt\tgene\t1\t30\t.\t+\t.\tID=g1\n"
 
 @pytest.mark.parametrize("body,message", [
     (GENE.replace("\tmRNA\t", "\tgene_model\t"), "line 3: unknown feature type 'gene_model'"),
+    (GENE.replace("ID=t1;Parent=g1", "ID=t1"), "line 3: mRNA 't1' has no Parent attribute"),
     (GENE.replace("chr1\tt\tCDS", "chrX\tt\tCDS"), "line 5: sequence 'chrX' is not in the FASTA"),
     (GENE.replace("Parent=g1", "Parent=g1,g2"), "line 3: mRNA 't1' has several Parents"),
     (GENE + "chr1\tt\texon\t5\n", "line 6: expected 9 tab-separated columns, found 4"),

@@ -557,3 +557,45 @@ def test_minus_strand_genes_of_short_contigs(tmp_path):
     out2 = tmp_path / "upstream_layout.gff3"
     assert run_cli("--h5", genome, "--predictions", upstream, "--output", out2, "--predictions-padding", "start") == 0
     assert gff_models(out2) == gff_models(out)
+
+
+def test_long_ids_through_a_rename_map(tmp_path, capsys):
+    """Ids longer than the h5's 50 characters: fasta2h5 refuses them listing them, or, with --rename-map,
+    stores short ids and writes the map; helixer-post --rename-map writes the full ids back."""
+    from helixer_tools.cli import fasta2h5
+
+    long_a = "chromosome_" + "a" * 60
+    long_b, long_c = ("scaffold_" + "b" * 41 + suffix for suffix in ("-one", "-two"))  # the same first 50
+    syn = Synthetic(tmp_path, [("+", make_gene([300], []))], name="x")
+    fasta = tmp_path / "long.fa"
+    fasta.write_text(f">{long_a} description\n{syn.seq}\n>{long_b}\n{syn.seq}\n>{long_c}\n{syn.seq}\n")
+    genome = tmp_path / "g.h5"
+    assert fasta2h5.main(["-f", str(fasta), "-s", "Sp", "-o", str(genome), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "3 sequence id(s) are longer than the 50 characters" in err and long_a in err and "--rename-map" in err
+    assert not genome.exists()
+    assert fasta2h5.main(["-f", str(fasta), "-s", "Sp", "-o", str(genome), "--rename-map", str(tmp_path / "map.tsv"),
+                          "-q"]) == 0
+    rows = [line.split("\t") for line in (tmp_path / "map.tsv").read_text().splitlines()]
+    assert rows[0] == ["h5_id", "fasta_id"] and len(rows) == 4
+    short = {fasta_id: h5_id for h5_id, fasta_id in rows[1:]}
+    assert short[long_a] == long_a[:50]  # as upstream truncates: helixer-post --fasta finds it too
+    assert short[long_b] != short[long_c] and all(short[x].startswith(x[:41]) and "~" in short[x]
+                                                  and len(short[x]) == 50 for x in (long_b, long_c))
+    # the synthetic predictions on both sequences (same bases), rows matched by strand
+    with h5py.File(syn.genome) as g0, h5py.File(syn.predictions) as p0, h5py.File(genome) as g, \
+            h5py.File(tmp_path / "p.h5", "w") as dst:
+        strand_row = {bool(a < b): i for i, (a, b) in enumerate(g0["data/start_ends"][:])}
+        pick = [strand_row[bool(a < b)] for a, b in g["data/start_ends"][:]]
+        for key in ("predictions", "predictions_phase"):
+            dst.create_dataset(key, data=p0[key][:][pick])
+        for key in ("data/seqids", "data/start_ends", "data/species"):
+            dst.create_dataset(key, data=g[key][:])
+        dst.attrs.update(p0.attrs)
+    out = tmp_path / "genes.gff3"
+    assert run_cli("--h5", genome, "--predictions", tmp_path / "p.h5", "--output", out,
+                   "--rename-map", tmp_path / "map.tsv") == 0
+    text = out.read_text()
+    for name in (long_a, long_b, long_c):
+        assert f"##sequence-region {name} 1 12000" in text and f"\n{name}\tHelixer\tgene\t" in text
+    assert short[long_b] not in text

@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--fasta", metavar="FASTA",
                    help="the genome FASTA, for full sequence names in the GFF3 (h5 files hold 50 characters; "
                         "upstream fasta2h5.py truncates longer names)")
+    g.add_argument("--rename-map", metavar="TSV",
+                   help="the map helixer-fasta2h5 --rename-map wrote: the GFF3 gets the full sequence ids back")
     common.output_option(g, "--stats", metavar="TSV",
                             help="agreement of the gene models with the raw predictions per class (upstream's 'ML v HP')")
     return common.make_parser("helixer-post", DESCRIPTION, [required, opts])
@@ -85,7 +87,8 @@ def _run(args: argparse.Namespace, argv: list[str]) -> None:
     if args.helixerpost_compatible:  # upstream's Coding1 penalty, exons and UTRs of any length
         params = dataclasses.replace(params, min_exon_length=1, min_utr_length=1, upstream_coding1=True)
     post.annotate(args.h5, args.predictions, args.output, params, stats=args.stats, fasta_path=args.fasta,
-                  padding=args.predictions_padding, threads=args.threads, argv=["helixer-post", *argv],
+                  padding=args.predictions_padding, threads=args.threads, rename_map=args.rename_map,
+                  argv=["helixer-post", *argv],
                   progress=not args.quiet)
 
 

@@ -11,7 +11,8 @@ process HELIXER_FASTA2H5 {
     tuple val(meta), path(fasta)
 
     output:
-    tuple val(meta), path("*.h5"), emit: h5
+    tuple val(meta), path("*.h5")            , emit: h5
+    tuple val(meta), path("*.rename_map.tsv"), emit: rename_map
     tuple val("${task.process}"), val('helixer-fasta2h5'), eval("helixer-fasta2h5 --version | sed 's/^helixer-fasta2h5 //'"), topic: versions, emit: versions_helixer_fasta2h5
 
     when:
@@ -26,6 +27,7 @@ process HELIXER_FASTA2H5 {
         --fasta ${fasta} \\
         --species '${species}' \\
         --output ${prefix}.h5 \\
+        --rename-map ${prefix}.rename_map.tsv \\
         --threads ${task.cpus} \\
         ${args}
     """
@@ -36,5 +38,6 @@ process HELIXER_FASTA2H5 {
     """
     echo ${args}
     touch ${prefix}.h5
+    touch ${prefix}.rename_map.tsv
     """
 }

@@ -13,6 +13,7 @@ process HELIXER_IMPORT2GEENUFF {
     output:
     tuple val(meta), path("*.sqlite3")   , emit: db
     tuple val(meta), path("*.import.log"), emit: log
+    tuple val(meta), path("*.import.tsv"), emit: summary
     tuple val("${task.process}"), val('helixer-import2geenuff'), eval("helixer-import2geenuff --version | sed 's/^helixer-import2geenuff //'"), topic: versions, emit: versions_helixer_import2geenuff
 
     when:
@@ -29,6 +30,7 @@ process HELIXER_IMPORT2GEENUFF {
         --species '${species}' \\
         --output ${prefix}.sqlite3 \\
         --log ${prefix}.import.log \\
+        --summary ${prefix}.import.tsv \\
         --threads ${task.cpus} \\
         ${args}
     """
@@ -40,5 +42,6 @@ process HELIXER_IMPORT2GEENUFF {
     echo ${args}
     touch ${prefix}.sqlite3
     touch ${prefix}.import.log
+    touch ${prefix}.import.tsv
     """
 }

@@ -8,7 +8,7 @@ process HELIXER_POST {
         'biocontainers/helixer-tools-post:0.1.0--pyhdfd78af_0' }"
 
     input:
-    tuple val(meta), path(h5), path(predictions_h5)
+    tuple val(meta), path(h5), path(predictions_h5), path(rename_map)
 
     output:
     tuple val(meta), path("*.gff3")          , emit: gff3
@@ -21,12 +21,14 @@ process HELIXER_POST {
     script:
     def args = task.ext.args ?: ''
     def prefix = task.ext.prefix ?: "${meta.id}"
+    def map_arg = rename_map ? "--rename-map ${rename_map}" : ''
     """
     helixer-post \\
         --h5 ${h5} \\
         --predictions ${predictions_h5} \\
         --output ${prefix}.gff3 \\
         --stats ${prefix}.post_stats.tsv \\
+        ${map_arg} \\
         --threads ${task.cpus} \\
         ${args}
     """
