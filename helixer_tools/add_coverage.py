@@ -161,30 +161,42 @@ def _count_region(task: _Region) -> tuple[list[tuple[int, int, object]], tuple[i
     counts = RegionCounts()
     window = max(L, WINDOW_BP // L * L)
     sense = antisense = 0
-    y = h5py.File(task.labels, "r")["data/y"] if task.labels else None
-    try:
-        for start, cov in count_region(task.bam, task.ref_id, task.voffset, task.r0, task.r1, window,
-                                       task.strandedness, counts):
-            for k in range(start // L, -(-(start + cov.shape[1]) // L)):
-                a, b = k * L - start, min((k + 1) * L, seq.length) - start
-                for strand, rows in ((0, seq.plus), (1, seq.minus)):
-                    row = int(rows[k])
-                    for kind, encoder in enumerate(task.encoders):
-                        values = np.full(L, -1, dtype=np.int32)
-                        part = cov[2 * kind + strand, a:b]
-                        values[: b - a] = part if strand == 0 else part[::-1]
-                        writes.append((kind, row, encoder.encode(values)))
-                if y is not None and k % CHECK_EVERY == 0:
-                    genic_plus = y[int(seq.plus[k]), : b - a, 0] == 0
-                    genic_minus = (y[int(seq.minus[k]), : b - a, 0] == 0)[::-1]
-                    only_plus, only_minus = genic_plus & ~genic_minus, genic_minus & ~genic_plus
-                    plus_cov, minus_cov = cov[0, a:b].astype(np.int64), cov[1, a:b].astype(np.int64)
-                    sense += int(plus_cov[only_plus].sum() + minus_cov[only_minus].sum())
-                    antisense += int(minus_cov[only_plus].sum() + plus_cov[only_minus].sum())
-    finally:
-        if y is not None:
-            y.file.close()
+    y = _labels(task.labels) if task.labels else None
+    for start, cov in count_region(task.bam, task.ref_id, task.voffset, task.r0, task.r1, window,
+                                   task.strandedness, counts):
+        for k in range(start // L, -(-(start + cov.shape[1]) // L)):
+            a, b = k * L - start, min((k + 1) * L, seq.length) - start
+            for strand, rows in ((0, seq.plus), (1, seq.minus)):
+                row = int(rows[k])
+                for kind, encoder in enumerate(task.encoders):
+                    values = np.full(L, -1, dtype=np.int32)
+                    part = cov[2 * kind + strand, a:b]
+                    values[: b - a] = part if strand == 0 else part[::-1]
+                    writes.append((kind, row, encoder.encode(values)))
+            if y is not None and int(seq.plus[k]) % CHECK_EVERY == 0:  # a sample of rows, across contigs
+                genic_plus = y[int(seq.plus[k]), : b - a, 0] == 0
+                genic_minus = (y[int(seq.minus[k]), : b - a, 0] == 0)[::-1]
+                only_plus, only_minus = genic_plus & ~genic_minus, genic_minus & ~genic_plus
+                plus_cov, minus_cov = cov[0, a:b].astype(np.int64), cov[1, a:b].astype(np.int64)
+                sense += int(plus_cov[only_plus].sum() + minus_cov[only_minus].sum())
+                antisense += int(minus_cov[only_plus].sum() + plus_cov[only_minus].sum())
     return writes, (counts.reads, sense, antisense)
+
+
+_LABELS: dict[str, h5py.Dataset] = {}  # per process: a draft assembly has a region per contig
+
+
+def _labels(path: str) -> h5py.Dataset:
+    """``data/y`` of the input, opened once per process."""
+    if path not in _LABELS:
+        _LABELS[path] = h5py.File(path, "r")["data/y"]
+    return _LABELS[path]
+
+
+def _close_labels() -> None:
+    for y in _LABELS.values():
+        y.file.close()
+    _LABELS.clear()
 
 
 def _noop() -> None:
@@ -244,6 +256,7 @@ def add_coverage(
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        _close_labels()
 
 
 def _worker_signals() -> None:

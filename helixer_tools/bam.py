@@ -319,10 +319,14 @@ def skip_header(reader: BgzfReader) -> bytes:
         buf += more
 
 
-def iter_alignments(reader: BgzfReader, pending: bytes = b"", batch_bytes: int = 1 << 22) -> Iterator[Alignments]:
-    """Decode the records from the reader's position onwards, in batches."""
+def iter_alignments(reader: BgzfReader, pending: bytes = b"", batch_bytes: int = 1 << 22,
+                    first_batch: int = 1 << 16) -> Iterator[Alignments]:
+    """Decode the records from the reader's position onwards, in batches that grow from ``first_batch`` to
+    ``batch_bytes``: a short contig of a draft assembly costs a small read, a chromosome large batches."""
+    size = min(first_batch, batch_bytes)
     while True:
-        chunk = reader.read(batch_bytes)
+        chunk = reader.read(size)
+        size = min(size * 4, batch_bytes)
         buf = pending + chunk if pending else chunk
         if not buf:
             return
