@@ -21,7 +21,6 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 
 import numpy as np
 

@@ -243,7 +243,6 @@ def _add_stop_codon(cds: list[Row], stops: list[Row]) -> None:
             stop.cols[7] = "0"
             continue
         touching.start, touching.end = min(touching.start, stop.start), max(touching.end, stop.end)
-        touching.cols[3], touching.cols[4] = str(touching.start), str(touching.end)
 
 
 def _made(ftype: str, like: Row, start: int, end: int, ident: str, parents: tuple[str, ...], strand: str) -> Row:
@@ -318,8 +317,6 @@ def _rewrite(path, rows: list[Row], types: Types, input_types: Counter, dropped:
                 raise UserError(f"{path}: line {r.line}: {what} ({r.seqid}:{r.start}-{r.end}) lies outside its "
                                 f"parent {p.ftype} {parent!r} ({p.seqid}:{p0}-{p1}, line {p.line})")
             p.children.append(r)
-    for g in made_genes.values():
-        g.cols[3], g.cols[4] = str(g.start), str(g.end)
 
     lines: list[str] = []
     result = Canonical(lines, input_types, dropped, added)
@@ -336,7 +333,8 @@ def _rewrite(path, rows: list[Row], types: Types, input_types: Counter, dropped:
             attrs["Parent"] = parent
         kept = r.attrs.items() if not r.gtf else ((k, _escape(v)) for k, v in r.attrs.items() if k in GTF_KEPT)
         attrs |= {k: v for k, v in kept if k not in ("ID", "Parent")}
-        lines.append("\t".join(r.cols[:8] + [";".join(f"{k}={v}" for k, v in attrs.items())]))
+        cols = r.cols[:3] + [str(r.start), str(r.end)] + r.cols[5:8]  # spans may have grown (genes made here)
+        lines.append("\t".join(cols + [";".join(f"{k}={v}" for k, v in attrs.items())]))
 
     def walk(r: Row, parent: str | None, gene: Row | None) -> None:
         emitted.add(id(r))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import gzip
+import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import h5py
 import numpy as np

@@ -11,11 +11,9 @@ nothing behind.
 
 from __future__ import annotations
 
-import bz2
 import gzip
 import hashlib
 import importlib
-import lzma
 import os
 import shutil
 import signal
