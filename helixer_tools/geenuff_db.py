@@ -86,19 +86,33 @@ class GeenuffDB:
         for row in self.con.execute(_FEATURES):
             rows[row[0]].append(row)
             order.setdefault(row[0], len(order))
+        masks = self._masks()
         coords = []
         for cid, seqid, length, sha1 in self.con.execute("SELECT id, seqid, length, sha1 FROM coordinate ORDER BY id"):
-            plus, minus = self._strand_features(seqid, rows.get(cid, []))
+            plus, minus = self._strand_features(seqid, rows.get(cid, []) + masks.get(seqid, []))
             coords.append(Coordinate(cid, seqid, length, plus, minus, sha1 or ""))
         coords.sort(key=lambda c: (-c.length, order.get(c.id, len(order)), c.id))
         return coords
+
+    def _masks(self) -> dict[str, list]:
+        """helixer-import2geenuff's masked regions (pseudogenes, ...) as error features, by seqid (a database
+        without the table, e.g. upstream's import, has none)."""
+        if not self.con.execute("SELECT 1 FROM sqlite_master WHERE name = 'helixer_tools_mask'").fetchone():
+            return {}
+        out: dict[str, list] = {}
+        for seqid, start, end, strand in self.con.execute('SELECT seqid, start, "end", strand FROM helixer_tools_mask'):
+            for plus in {"+": (1,), "-": (0,)}.get(strand, (1, 0)):  # '.': both strands
+                # as GeenuFF stores features: plus [start, end), minus start > end (end - 1, start - 1)
+                span = (start, end) if plus else (end - 1, start - 1)
+                out.setdefault(seqid, []).append((None, None, "mask", "masked", *span, plus, None))
+        return out
 
     def _strand_features(self, seqid: str, rows: list) -> tuple[StrandFeatures, StrandFeatures]:
         kinds, starts, ends, plus, phases, sort_keys = [], [], [], [], [], []
         for _, _, fid, ftype, start, end, is_plus, phase in rows:
             kind = FEATURE_KINDS.get(ftype)
             if kind is None:
-                if ftype not in ERROR_TYPES:
+                if ftype not in ERROR_TYPES and ftype != "masked":
                     raise UserError(f"{self.path}: feature {fid} on {seqid} has unknown type {ftype!r}")
                 kind = ERROR
             kinds.append(kind)

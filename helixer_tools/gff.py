@@ -18,7 +18,10 @@ is counted for the import summary:
   attribute names it (transcripts naming the same gene share it); exons for transcripts given only as
   CDS (and UTR) rows;
 - split: an exon or CDS with several parents (``Parent=t1,t2``) becomes one row per transcript;
-- checked: UTR rows against exon minus CDS (disagreements counted).
+- checked: UTR rows against exon minus CDS (disagreements counted);
+- masked: pseudogenes and transposable element genes (by type or biotype) and genes with a
+  ``pseudo=true`` part go to GeenuFF as they are, and their spans are listed for training to ignore
+  (sample weight 0) rather than learn them as intergenic.
 
 GTF (Ensembl, GENCODE, StringTie) is read as the same hierarchy: ``gene_id`` groups transcripts,
 ``transcript_id`` groups exons and CDS, and the stop codon, which GTF's CDS rows leave out, is added to
@@ -41,6 +44,10 @@ PART_DROPPED = {"intron": "derived by GeenuFF", "start_codon": "derived from the
                 "stop_codon": "derived from the CDS"}
 SEQUENCE_LEVEL = {"region", "chromosome", "supercontig", "contig", "scaffold", "sequence_feature", "assembly",
                   "biological_region", "gap"}
+# genes kept for GeenuFF as they are but masked in training (sample weight 0), not called intergenic:
+# their sequence looks genic, and a model should not learn that it is not
+MASKED_GENE_TYPES = {"pseudogene": "pseudogene", "transposable_element_gene": "transposable element gene"}
+MASKED_BIOTYPES = ("pseudogene", "transposable_element", "TEC")
 GTF_KEPT = ("gene_name", "transcript_name", "gene_biotype", "transcript_biotype", "gene_type", "transcript_type")
 UTR_TYPES = {"five_prime_UTR", "three_prime_UTR", "five_prime_utr", "three_prime_utr", "UTR"}
 
@@ -165,6 +172,7 @@ class Canonical:
     transcripts: int = 0
     utr_disagreements: int = 0
     format: str = "gff3"
+    masked: list[tuple[str, int, int, str, str]] = field(default_factory=list)  # seqid, start0, end, strand, why
 
 
 def canonical(path: str | Path, lengths: dict[str, int], types: Types) -> Canonical:
@@ -354,6 +362,9 @@ def _rewrite(path, rows: list[Row], types: Types, input_types: Counter, dropped:
             return
         if is_gene:
             result.genes += 1
+            if why := _mask_reason(r):
+                a, b = spans.get(r.ident, (r.start, r.end))  # a multi-line gene: all its lines
+                result.masked.append((r.seqid, a - 1, b, r.strand, why))
             emit(r, parent)
             has_transcripts = any(c.ftype in types.transcripts for c in r.children)
             for c in r.children:
@@ -380,6 +391,23 @@ def _rewrite(path, rows: list[Row], types: Types, input_types: Counter, dropped:
         if id(r) not in emitted and r.parents:
             raise UserError(f"{path}: line {r.line}: {r.ftype} is part of a Parent cycle")
     return result
+
+
+def _mask_reason(gene: Row) -> str:
+    """Why a gene is masked in training ('' when it is not): a pseudogene or transposable element gene by its
+    type or biotype, or a gene with a ``pseudo=true`` part (RefSeq's disabled CDS)."""
+    if gene.ftype in MASKED_GENE_TYPES:
+        return MASKED_GENE_TYPES[gene.ftype]
+    biotype = next((gene.attrs[k] for k in ("gene_biotype", "biotype", "gene_type") if k in gene.attrs), "")
+    if any(b in biotype for b in MASKED_BIOTYPES):
+        return f"{biotype} biotype"
+    stack = [gene]
+    while stack:
+        r = stack.pop()
+        if r.attrs.get("pseudo") == "true":
+            return "pseudo=true"
+        stack += r.children
+    return ""
 
 
 def _escape(value: str) -> str:

@@ -16,6 +16,7 @@ import logging
 import shutil
 import sqlite3
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
@@ -123,6 +124,20 @@ def _import(gff3, fasta, workdir: Path, tmp_db: Path, tmp_log: Path, species, ac
         Path(f"{tmp_db}.partial").unlink(missing_ok=True)  # GeenuFF keeps a failed database beside it
 
 
+MASK_TABLE = "helixer_tools_mask"  # our own table: upstream's geenuff2h5 ignores it
+
+
+def write_masks(db_path: str | Path, masks: list[tuple[str, int, int, str, str]]) -> None:
+    """Regions training ignores (pseudogenes, ...): (seqid, start, end, strand, reason), 0-based half open."""
+    con = sqlite3.connect(db_path)
+    try:
+        con.execute(f'CREATE TABLE {MASK_TABLE} (seqid TEXT, start INTEGER, "end" INTEGER, strand TEXT, reason TEXT)')
+        con.executemany(f"INSERT INTO {MASK_TABLE} VALUES (?, ?, ?, ?, ?)", masks)
+        con.commit()
+    finally:
+        con.close()
+
+
 def masked_coding_share(db_path: str | Path) -> tuple[int, int]:
     """(coding bases inside GeenuFF error regions, coding bases) of a database: what training will not see
     of the gene models. Missing UTRs mask only around genes; overlapping exons and the like mask them."""
@@ -170,6 +185,7 @@ def summary_rows(canon: Canonical, counts: dict[str, int], masked: tuple[int, in
     rows += [("database", "gene", "genes", counts.get("genes", 0)),
              ("database", "transcript", "transcripts", counts.get("geenuff_transcript", 0)),
              ("database", "CDS", "coding transcript pieces", counts.get("geenuff_cds", 0))]
+    rows += [("masked", "gene", why, n) for why, n in sorted(Counter(m[4] for m in canon.masked).items())]
     rows += [("error regions", t, "regions", n) for t, n in sorted(counts.items()) if t in ERROR_TYPES]
     rows += [("error regions", "CDS", "coding bases in error regions", masked[0]),
              ("error regions", "CDS", "coding bases", masked[1])]
@@ -210,11 +226,15 @@ def import_to_geenuff(
         (workdir / "canonical.gff3").write_text("##gff-version 3\n" + "".join(line + "\n" for line in canon.lines))
         _import(gff3, fasta, workdir, tmp_db, tmp_log, species, accession, genome_version, acquired_from,
                 min_intron_length, has_genes=bool(canon.lines))
+        write_masks(tmp_db, canon.masked)
         counts = error_summary(tmp_db)
         masked = masked_coding_share(tmp_db)
         if tmp_summary is not None:
             tmp_summary.write_text("section\ttype\twhat\tcount\n" + "".join(
                 "\t".join(map(str, row)) + "\n" for row in summary_rows(canon, counts, masked)))
+    if canon.masked:
+        log.info("%d genes masked in training (sample weight 0): %s", len(canon.masked), ", ".join(
+            f"{n} {why}" for why, n in sorted(Counter(m[4] for m in canon.masked).items())))
     errors = {k: v for k, v in counts.items() if k in ERROR_TYPES}
     log.info("%d genes, %d transcripts, %d error regions flagged%s", counts.get("genes", 0),
              counts.get("geenuff_transcript", 0), sum(errors.values()),

@@ -96,6 +96,17 @@ def test_equal_to_shared_upstream_fixture_with_X(tmp_path):
 # ---------------------------------------------------------------- the whole chain through our tools
 
 
+def without_masks(db, tmp_path):
+    """A copy of our database without the regions our import lists for training to mask (pseudogenes, ...),
+    which upstream does not have, and those regions."""
+    unmasked = tmp_path / "unmasked.sqlite3"
+    shutil.copy(db, unmasked)
+    with sqlite3.connect(unmasked) as con:
+        masks = con.execute('SELECT seqid, start, "end", strand, reason FROM helixer_tools_mask').fetchall()
+        con.execute("DROP TABLE helixer_tools_mask")
+    return unmasked, masks
+
+
 def test_chain_athaliana_1M_equals_upstream(tmp_path):
     """our import (our dependency stack) -> our fasta2h5 -> our geenuff2h5 == upstream's chain."""
     db, log = tmp_path / "at.sqlite3", tmp_path / "import.log"
@@ -105,9 +116,30 @@ def test_chain_athaliana_1M_equals_upstream(tmp_path):
     assert "missing_utr_5p" in log.read_text() or log.stat().st_size > 1000
     fasta_h5 = tmp_path / "at.h5"
     fasta_to_h5(DATA / "athaliana_1M/chr1_1M.fa.gz", fasta_h5, "Athaliana", progress=False)
+    unmasked, masks = without_masks(db, tmp_path)
     out = tmp_path / "labels.h5"
-    geenuff_to_h5(db, out, h5_in=fasta_h5, threads=2, progress=False, window_bp=100_000)
+    geenuff_to_h5(unmasked, out, h5_in=fasta_h5, threads=2, progress=False, window_bp=100_000)
     assert_labels_equal(out, DATA / "athaliana_1M/upstream_labels_noX.h5", DATA / "athaliana_1M/upstream_fasta.h5")
+    # with it: the same classes, and sample weight 0 on the masked genes' strand, nowhere else
+    assert [m[4] for m in masks] == ["pseudogene"] * 5  # the window's 5 pseudogenes
+    masked_out = tmp_path / "masked.h5"
+    geenuff_to_h5(db, masked_out, h5_in=fasta_h5, threads=2, progress=False)
+    with h5py.File(out) as a, h5py.File(masked_out) as b:
+        assert np.array_equal(a["data/y"][:], b["data/y"][:])
+        se, L = a["data/start_ends"][:], a["data/y"].shape[1]
+        expected = a["data/sample_weights"][:].copy()
+        for _, start, end, strand, _ in masks:
+            for i, (r0, r1) in enumerate(se):
+                plus = r0 < r1
+                if (strand == "+") != plus and strand != ".":
+                    continue
+                lo, hi = min(r0, r1), max(r0, r1)
+                a0, a1 = max(start, lo), min(end, hi)
+                if a0 < a1:
+                    idx = np.arange(a0, a1) - lo if plus else hi - 1 - np.arange(a0, a1)
+                    expected[i, idx] = 0
+        found = b["data/sample_weights"][:]
+        assert np.array_equal(found, expected) and (found == 0).sum() > (a["data/sample_weights"][:] == 0).sum()
 
 
 def test_chain_micromonas_import_equals_upstream(tmp_path):
@@ -116,7 +148,9 @@ def test_chain_micromonas_import_equals_upstream(tmp_path):
                                "Mpusilla")
     assert counts["missing_utr_3p"] == 70 and counts["too_short_intron"] == 3  # as upstream's import flagged
     out = tmp_path / "labels.h5"
-    geenuff_to_h5(db, out, progress=False)
+    unmasked, masks = without_masks(db, tmp_path)
+    assert [m[4] for m in masks] == ["pseudogene"]
+    geenuff_to_h5(unmasked, out, progress=False)
     assert_labels_equal(out, DATA / "micromonas/upstream_labels_noX.h5", DATA / "micromonas/upstream_fasta.h5")
 
 

@@ -272,3 +272,15 @@ def test_overlapping_exons_are_warned_about(tmp_path, caplog):
     assert any("of the coding bases lie in GeenuFF error regions" in r.message for r in caplog.records
                if r.levelname == "WARNING")
     assert "error regions\toverlapping_exons\tregions\t" in (tmp_path / "s.tsv").read_text()
+
+
+def test_pseudogenes_and_transposable_elements_are_listed_for_masking(tmp_path):
+    body = ("chr1\tt\tpseudogene\t1\t50\t.\t-\t.\tID=p1\nchr1\tt\texon\t1\t50\t.\t-\t.\tParent=p1\n"
+            "chr1\tt\tgene\t61\t120\t.\t+\t.\tID=g2;gene_biotype=transcribed_pseudogene\n"
+            "chr1\tt\ttransposable_element_gene\t131\t180\t.\t+\t.\tID=te\n"
+            "chr1\tt\tgene\t201\t300\t.\t+\t.\tID=g4\nchr1\tt\tmRNA\t201\t300\t.\t+\t.\tID=t4;Parent=g4\n"
+            "chr1\tt\texon\t201\t300\t.\t+\t.\tParent=t4\nchr1\tt\tCDS\t211\t290\t.\t+\t0\tParent=t4;pseudo=true\n")
+    c = canon(tmp_path, body)
+    assert c.masked == [("chr1", 0, 50, "-", "pseudogene"), ("chr1", 60, 120, "+", "transcribed_pseudogene biotype"),
+                        ("chr1", 130, 180, "+", "transposable element gene"), ("chr1", 200, 300, "+", "pseudo=true")]
+    assert canon(tmp_path, TWO_ISOFORMS).masked == []

@@ -18,8 +18,10 @@ written to --log.
 The gene models are read by ID and Parent, in any order, and handed to GeenuFF nested as it needs
 them: exons and introns listed a second time under the gene (ENA/EMBL submissions) are dropped,
 transcripts without a gene get one, CDS-only transcripts get exons, intron/start/stop codon and
-sequence-level rows are dropped; GTF (Ensembl, GENCODE, StringTie) is read too. --summary tabulates
-every change and what GeenuFF masked; a warning says when it masks more than 5% of the coding bases.
+sequence-level rows are dropped; GTF (Ensembl, GENCODE, StringTie) is read too. Pseudogenes and
+transposable element genes are masked in training (sample weight 0), not labelled intergenic.
+--summary tabulates every change and what GeenuFF masked; a warning says when it masks more than 5%
+of the coding bases.
 
 Errors name the line: malformed lines, unknown feature types, parts of a transcript without a Parent,
 a Parent naming no feature, a feature outside its parent, one ID used by features of different types
