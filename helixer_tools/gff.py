@@ -39,7 +39,6 @@ from typing import Iterator
 from .errors import UserError
 from .fasta import open_binary
 
-GENE_TYPES_EXTRA = {"ncRNA_gene"}  # Ensembl's non-coding gene type (not in GeenuFF's SuperLocus list)
 PART_DROPPED = {"intron": "derived by GeenuFF", "start_codon": "derived from the CDS",
                 "stop_codon": "derived from the CDS"}
 SEQUENCE_LEVEL = {"region", "chromosome", "supercontig", "contig", "scaffold", "sequence_feature", "assembly",
@@ -149,7 +148,7 @@ def read_rows(path: str | Path, lengths: dict[str, int], types: Types) -> tuple[
             attrs = _gtf_attributes(attributes)
             ident, parents = "", ()
         else:
-            if ftype not in types.known and ftype not in GENE_TYPES_EXTRA:
+            if ftype not in types.known:
                 raise UserError(f"{path}: line {number}: unknown feature type {ftype!r}; GeenuFF needs Sequence "
                                 "Ontology types (gene, mRNA, exon, CDS, ...)")
             attrs = _gff3_attributes(attributes)
@@ -261,7 +260,6 @@ def _made(ftype: str, like: Row, start: int, end: int, ident: str, parents: tupl
 
 
 def _rewrite(path, rows: list[Row], types: Types, input_types: Counter, dropped: Counter) -> Canonical:
-    genes_types = types.genes | GENE_TYPES_EXTRA
     added: Counter = Counter()
     by_id: dict[str, Row] = {}  # the first row of each ID
     spans: dict[str, list[int]] = {}  # ID -> [start, end] of all its rows
@@ -281,7 +279,7 @@ def _rewrite(path, rows: list[Row], types: Types, input_types: Counter, dropped:
             span[0], span[1] = min(span[0], r.start), max(span[1], r.end)
     # parts of a transcript need a parent; transcripts get a gene when they have none (files without genes,
     # such as gffread's, or transcripts naming their gene by a geneID/gene_id attribute)
-    has_genes = any(r.ftype in genes_types for r in rows)
+    has_genes = any(r.ftype in types.genes for r in rows)
     roots: list[Row] = []
     made_genes: dict[str, Row] = {}
     for r in rows:
@@ -349,7 +347,7 @@ def _rewrite(path, rows: list[Row], types: Types, input_types: Counter, dropped:
         if r.ftype in PART_DROPPED:
             dropped[r.ftype, PART_DROPPED[r.ftype]] += 1
             return
-        is_gene = gene is None and (r.ftype in genes_types or any(c.ftype in types.transcripts for c in r.children))
+        is_gene = gene is None and (r.ftype in types.genes or any(c.ftype in types.transcripts for c in r.children))
         if gene is None and not is_gene:
             if r.children:  # an unknown container of a gene model: pass it through as GeenuFF sees it
                 emit(r, parent)
@@ -368,7 +366,7 @@ def _rewrite(path, rows: list[Row], types: Types, input_types: Counter, dropped:
             emit(r, parent)
             has_transcripts = any(c.ftype in types.transcripts for c in r.children)
             for c in r.children:
-                if has_transcripts and c.ftype not in types.transcripts and c.ftype not in genes_types:
+                if has_transcripts and c.ftype not in types.transcripts and c.ftype not in types.genes:
                     dropped[c.ftype, "listed under the gene, which has transcripts"] += 1
                     emitted.add(id(c))
                     continue

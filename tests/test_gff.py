@@ -284,3 +284,4 @@ def test_pseudogenes_and_transposable_elements_are_listed_for_masking(tmp_path):
     assert c.masked == [("chr1", 0, 50, "-", "pseudogene"), ("chr1", 60, 120, "+", "transcribed_pseudogene biotype"),
                         ("chr1", 130, 180, "+", "transposable element gene"), ("chr1", 200, 300, "+", "pseudo=true")]
     assert canon(tmp_path, TWO_ISOFORMS).masked == []
+
