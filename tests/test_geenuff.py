@@ -126,7 +126,7 @@ def test_chain_athaliana_1M_equals_upstream(tmp_path):
     geenuff_to_h5(db, masked_out, h5_in=fasta_h5, threads=2, progress=False)
     with h5py.File(out) as a, h5py.File(masked_out) as b:
         assert np.array_equal(a["data/y"][:], b["data/y"][:])
-        se, L = a["data/start_ends"][:], a["data/y"].shape[1]
+        se = a["data/start_ends"][:]
         expected = a["data/sample_weights"][:].copy()
         for _, start, end, strand, _ in masks:
             for i, (r0, r1) in enumerate(se):
