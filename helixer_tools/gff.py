@@ -19,8 +19,8 @@ is counted for the import summary:
   CDS (and UTR) rows;
 - split: an exon or CDS with several parents (``Parent=t1,t2``) becomes one row per transcript;
 - checked: UTR rows against exon minus CDS (disagreements counted);
-- masked: pseudogenes and transposable element genes (by type or biotype) and genes with a
-  ``pseudo=true`` part go to GeenuFF as they are, and their spans are listed for training to ignore
+- masked: pseudogenes and transposable element genes (by type or biotype), genes with a ``pseudo=true``
+  part and immune receptor genes (V/D/J/C gene segments) go to GeenuFF as they are, and their spans are listed for training to ignore
   (sample weight 0) rather than learn them as intergenic.
 
 GTF (Ensembl, GENCODE, StringTie) is read as the same hierarchy: ``gene_id`` groups transcripts,
@@ -393,7 +393,7 @@ def _rewrite(path, rows: list[Row], types: Types, input_types: Counter, dropped:
 
 def _mask_reason(gene: Row) -> str:
     """Why a gene is masked in training ('' when it is not): a pseudogene or transposable element gene by its
-    type or biotype, or a gene with a ``pseudo=true`` part (RefSeq's disabled CDS)."""
+    type or biotype, a gene with a ``pseudo=true`` part (RefSeq's disabled CDS), or a V/D/J/C segment gene."""
     if gene.ftype in MASKED_GENE_TYPES:
         return MASKED_GENE_TYPES[gene.ftype]
     biotype = next((gene.attrs[k] for k in ("gene_biotype", "biotype", "gene_type") if k in gene.attrs), "")
@@ -404,6 +404,8 @@ def _mask_reason(gene: Row) -> str:
         r = stack.pop()
         if r.attrs.get("pseudo") == "true":
             return "pseudo=true"
+        if r.ftype.endswith("_gene_segment"):  # V/D/J/C segments: exons GeenuFF finds no transcript for
+            return "immune receptor gene segment"
         stack += r.children
     return ""
 

@@ -279,9 +279,12 @@ def test_pseudogenes_and_transposable_elements_are_listed_for_masking(tmp_path):
             "chr1\tt\tgene\t61\t120\t.\t+\t.\tID=g2;gene_biotype=transcribed_pseudogene\n"
             "chr1\tt\ttransposable_element_gene\t131\t180\t.\t+\t.\tID=te\n"
             "chr1\tt\tgene\t201\t300\t.\t+\t.\tID=g4\nchr1\tt\tmRNA\t201\t300\t.\t+\t.\tID=t4;Parent=g4\n"
-            "chr1\tt\texon\t201\t300\t.\t+\t.\tParent=t4\nchr1\tt\tCDS\t211\t290\t.\t+\t0\tParent=t4;pseudo=true\n")
+            "chr1\tt\texon\t201\t300\t.\t+\t.\tParent=t4\nchr1\tt\tCDS\t211\t290\t.\t+\t0\tParent=t4;pseudo=true\n"
+            "chr1\tt\tgene\t301\t390\t.\t-\t.\tID=g5\nchr1\tt\tV_gene_segment\t301\t390\t.\t-\t.\tID=v5;Parent=g5\n"
+            "chr1\tt\tCDS\t301\t390\t.\t-\t0\tParent=v5\n")
     c = canon(tmp_path, body)
     assert c.masked == [("chr1", 0, 50, "-", "pseudogene"), ("chr1", 60, 120, "+", "transcribed_pseudogene biotype"),
-                        ("chr1", 130, 180, "+", "transposable element gene"), ("chr1", 200, 300, "+", "pseudo=true")]
+                        ("chr1", 130, 180, "+", "transposable element gene"), ("chr1", 200, 300, "+", "pseudo=true"),
+                        ("chr1", 300, 390, "-", "immune receptor gene segment")]
     assert canon(tmp_path, TWO_ISOFORMS).masked == []
 
