@@ -47,6 +47,20 @@ def _encode_both_strands(X: RowDataset, seq: SequenceRows, k: int, chunk: bytes,
     ]
 
 
+PADDING_WARNING = 0.5  # share of the h5 that is padding above which fasta2h5 suggests a shorter length
+
+
+def fitting_length(records) -> int:
+    """A subsequence length for short sequences: their N50, rounded up to a multiple of 9."""
+    lengths = sorted((r.length for r in records), reverse=True)
+    half, acc = sum(lengths) / 2, 0
+    for n in lengths:
+        acc += n
+        if acc >= half:
+            return max(9, -(-n // 9) * 9)
+    return 9
+
+
 def fasta_to_h5(
     fasta: str | Path,
     output: str | Path,
@@ -78,6 +92,15 @@ def fasta_to_h5(
     n_rows = sum(2 * s.n_chunks for s in seqs)
     total_bp = sum(r.length for r in records)
     log.info("%d sequences, %d bp, %d subsequences of %d bp", len(records), total_bp, n_rows, length)
+    stored = n_rows // 2 * length
+    if 1 - total_bp / stored > PADDING_WARNING:
+        fit = fitting_length(records)
+        smaller = sum(-(-r.length // fit) for r in records) * fit
+        if stored / smaller >= 1.5:
+            log.warning("%.0f%% of the h5 is padding: most sequences are much shorter than the subsequence length "
+                        "%d (a draft assembly?); every later step costs by rows, and --subsequence-length %d (the "
+                        "sequences' N50, rounded to a multiple of 9) would store %.1fx less", 100 * (1 - total_bp / stored),
+                        length, fit, stored / smaller)
 
     if rename_map is not None:
         write_text(rename_map, "h5_id\tfasta_id\n" + "".join(f"{b}\t{a}\n" for a, b in short.items()))

@@ -205,3 +205,16 @@ def test_version_and_help():
     assert proc.stdout.strip() == f"helixer-fasta2h5 {__version__}"
     proc = subprocess.run([sys.executable, "-m", "helixer_tools.cli.fasta2h5", "--help"], capture_output=True, text=True)
     assert "multiple of 9" in proc.stdout and "(default: 21384)" in proc.stdout
+
+
+def test_a_draft_assembly_is_told_a_fitting_subsequence_length(tmp_path, caplog):
+    """Rows of short contigs are mostly padding, and every later step costs by rows."""
+    fasta = tmp_path / "draft.fa"
+    fasta.write_text("".join(f">ctg{i}\n{'ACGT' * 125}\n" for i in range(20)))  # 20 contigs of 500 bp
+    fasta_to_h5(fasta, tmp_path / "d.h5", "Sp", progress=False)
+    warning = next(r.message for r in caplog.records if r.levelname == "WARNING")
+    assert "98% of the h5 is padding" in warning and "--subsequence-length 504" in warning
+    assert "would store 42.4x less" in warning  # 20 x 21384 against 20 x 504
+    caplog.clear()
+    fasta_to_h5(fasta, tmp_path / "d504.h5", "Sp", subsequence_length=504, progress=False)
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]

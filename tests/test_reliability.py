@@ -194,6 +194,7 @@ def tree(folder: Path) -> dict[str, str]:
 def test_refused_in_one_line_inputs_unchanged(case, tmp_path, capsys, monkeypatch):
     tool, template, message = CASES[case]
     make_inputs(tmp_path)
+    capsys.readouterr()  # what making the inputs printed
     before = tree(tmp_path)
     monkeypatch.chdir(tmp_path)
     argv = template.format(**FILES).split() + ["-q"]  # warnings and errors only
