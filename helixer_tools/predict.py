@@ -172,6 +172,21 @@ def _coverage_inputs(spec, f, path: str):
     return cov_ds, spl_ds
 
 
+def _batches(runs: Iterator[RowRun], batch_size: int) -> Iterator[list[tuple[RowRun, int, int]]]:
+    """(run, first row, rows) pieces grouped into batches of at most ``batch_size`` rows."""
+    batch, size = [], 0
+    for run in runs:
+        for k in range(0, len(run.lengths), batch_size):
+            m = min(batch_size, len(run.lengths) - k)
+            if size + m > batch_size:
+                yield batch
+                batch, size = [], 0
+            batch.append((run, k, m))
+            size += m
+    if batch:
+        yield batch
+
+
 def predict_h5(model_path: str, h5_path: str, output: str, overlap: bool = False, offset: int | None = None,
                core: int | None = None, batch_size: int = 32, coverage_norm: str | None = None,
                compression: str = "gzip", compression_level: int = 4, threads: int = 1,
@@ -228,22 +243,30 @@ def predict_h5(model_path: str, h5_path: str, output: str, overlap: bool = False
                 Progress(n_rows, "predict", unit="subsequence", enabled=progress) as bar:
             genic_ds = out.create("predictions", (n_rows, length, 4), np.float16)
             phase_ds = out.create("predictions_phase", (n_rows, length, 4), np.float16)
-            for run in row_runs(seqids, start_ends):
-                rows = len(run.lengths)
-                step = chunks_per_batch(length, offset, batch_size) if overlap else batch_size
-                for k in range(0, rows, step):
-                    m = min(step, rows - k)
-                    if overlap:
+            def write(run: RowRun, k: int, m: int, g: np.ndarray, p: np.ndarray) -> None:
+                lengths = run.lengths[k:k + m]
+                rows_out = slice(run.first + k, run.first + k + m)
+                genic_ds[rows_out] = to_file_layout(g, lengths, run.minus).astype(np.float16)
+                phase_ds[rows_out] = to_file_layout(p, lengths, run.minus).astype(np.float16)
+                bar.update(m)
+
+            if overlap:  # overlapping windows stay within a run (a sequence and strand)
+                for run in row_runs(seqids, start_ends):
+                    rows = len(run.lengths)
+                    step = chunks_per_batch(length, offset, batch_size)
+                    for k in range(0, rows, step):
+                        m = min(step, rows - k)
                         lo, hi = max(k - 1, 0), min(k + step + 1, rows)
                         g, p = predict_run(net, read(run, lo, hi), batch_size, (offset, core))
-                        g, p = g[k - lo:k - lo + m], p[k - lo:k - lo + m]
-                    else:
-                        g, p = predict_run(net, read(run, k, k + m), batch_size)
-                    lengths = run.lengths[k:k + m]
-                    rows_out = slice(run.first + k, run.first + k + m)
-                    genic_ds[rows_out] = to_file_layout(g, lengths, run.minus).astype(np.float16)
-                    phase_ds[rows_out] = to_file_layout(p, lengths, run.minus).astype(np.float16)
-                    bar.update(m)
+                        write(run, k, m, g[k - lo:k - lo + m], p[k - lo:k - lo + m])
+            else:  # rows of several runs share a batch: a draft assembly's contigs are one or two rows each
+                for pieces in _batches(row_runs(seqids, start_ends), batch_size):
+                    inputs = [np.concatenate(parts) for parts in zip(*(read(run, k, k + m) for run, k, m in pieces))]
+                    g, p = predict_run(net, inputs, batch_size)
+                    i = 0
+                    for run, k, m in pieces:
+                        write(run, k, m, g[i:i + m], p[i:i + m])
+                        i += m
             attrs = out.file.attrs
             attrs["model_md5sum"] = M.file_md5(model_path)
             attrs["model_path"] = os.path.abspath(model_path)
