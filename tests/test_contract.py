@@ -71,10 +71,10 @@ def test_galaxy_command_parses_with_cli(command, case):
 
 def test_galaxy_fasta2h5_renders_test_values():
     """The nested test params reach the command line (not only the defaults)."""
-    cases = dict(galaxy_commands(GALAXY["helixer-fasta2h5"]))
-    _, args = parse_command_line(cases[1])
-    assert (args.fasta, args.species, args.subsequence_length, args.compression) == (
-        "iupac.fa.gz", "Test_species", 450, "lzf")
+    commands = [parse_command_line(c)[1] for _, c in galaxy_commands(GALAXY["helixer-fasta2h5"])]
+    iupac = next(a for a in commands if a.fasta == "iupac.fa.gz")
+    assert (iupac.species, iupac.subsequence_length, iupac.compression) == ("Test_species", 450, "lzf")
+    assert [bool(a.rename_map) for a in commands if a.fasta == "long_ids.fa"] == [True, False]
 
 
 @pytest.mark.parametrize("command", TOOLS)
