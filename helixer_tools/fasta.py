@@ -45,7 +45,10 @@ class Record:
 def compression(path: str | Path) -> str | None:
     """The compression of a file judged by its content ('gzip' also for bgzip, 'xz', 'bzip2'), or None."""
     with open(path, "rb") as fh:
-        head = fh.read(6)
+        return _compression_of(fh.read(6))
+
+
+def _compression_of(head: bytes) -> str | None:
     return next((name for magic, name in _COMPRESSIONS.items() if head.startswith(magic)), None)
 
 
@@ -81,7 +84,7 @@ def open_binary(path: str | Path) -> BinaryIO:
         if head.startswith(magic):
             fh.close()
             raise UserError(f"{path}: is {advice}")
-    kind = next((name for magic, name in _COMPRESSIONS.items() if head.startswith(magic)), None)
+    kind = _compression_of(head)
     if kind is None:
         return fh
     opener = {"gzip": lambda f: gzip_ng.GzipFile(fileobj=f, mode="rb"), "xz": lzma.LZMAFile, "bzip2": bz2.BZ2File}

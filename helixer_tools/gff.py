@@ -415,10 +415,11 @@ def _escape(value: str) -> str:
     return "".join(f"%{ord(c):02X}" if c in ";=&,%\t\n" else c for c in value)
 
 
-def _merge(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def merge(intervals, touching: int = 1) -> list[tuple[int, int]]:
+    """Sorted union of intervals; ``touching=1`` for 1-based inclusive ones (GFF), 0 for half-open ones."""
     out: list[list[int]] = []
     for a, b in sorted(intervals):
-        if out and a <= out[-1][1] + 1:
+        if out and a <= out[-1][1] + touching:
             out[-1][1] = max(out[-1][1], b)
         else:
             out.append([a, b])
@@ -431,17 +432,17 @@ def _transcript_parts(t: Row, result: Canonical) -> None:
     cds = [c for c in t.children if c.ftype == "CDS"]
     utrs = [c for c in t.children if c.ftype in UTR_TYPES]
     if not exons and cds:
-        for a, b in _merge([(c.start, c.end) for c in cds + utrs]):
+        for a, b in merge([(c.start, c.end) for c in cds + utrs]):
             row = _made("exon", t, a, b, "", (t.ident,), t.strand)
             row.line = cds[0].line
             t.children.insert(0, row)
             result.added["exon", "for transcripts given as CDS only"] += 1
         return
     if utrs and cds:
-        exon_bases = _merge([(e.start, e.end) for e in exons])
-        coding = _merge([(c.start, c.end) for c in cds])
+        exon_bases = merge([(e.start, e.end) for e in exons])
+        coding = merge([(c.start, c.end) for c in cds])
         expected = _subtract(exon_bases, coding)
-        if _merge([(u.start, u.end) for u in utrs]) != expected:
+        if merge([(u.start, u.end) for u in utrs]) != expected:
             result.utr_disagreements += 1
 
 
@@ -452,4 +453,4 @@ def _subtract(intervals: list[tuple[int, int]], holes: list[tuple[int, int]]) ->
         for h0, h1 in holes:
             pieces = [q for p0, p1 in pieces for q in ((p0, min(p1, h0 - 1)), (max(p0, h1 + 1), p1)) if q[0] <= q[1]]
         out += pieces
-    return _merge(out)
+    return merge(out)

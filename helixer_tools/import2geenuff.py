@@ -23,7 +23,7 @@ from typing import Sequence
 from .atomic import atomic_path
 from .errors import UserError
 from .fasta import compression, open_binary, scan
-from .gff import Canonical, Types, canonical
+from .gff import Canonical, Types, canonical, merge
 from .h5io import SEQID_BYTES, SPECIES_BYTES, check_name
 from .labels import ERROR_TYPES
 
@@ -155,21 +155,11 @@ def masked_coding_share(db_path: str | Path) -> tuple[int, int]:
             errors.setdefault((cid, plus), []).append((a, b))
     masked = total = 0
     for key, spans in coding.items():
-        cds = _union(spans)
+        cds = merge(spans, touching=0)
         total += sum(b - a for a, b in cds)
-        for e0, e1 in _union(errors.get(key, [])):
+        for e0, e1 in merge(errors.get(key, []), touching=0):
             masked += sum(max(0, min(b, e1) - max(a, e0)) for a, b in cds)
     return masked, total
-
-
-def _union(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    out: list[list[int]] = []
-    for a, b in sorted(spans):
-        if out and a <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], b)
-        else:
-            out.append([a, b])
-    return [(a, b) for a, b in out]
 
 
 MASKED_WARNING = 0.05  # share of coding bases in error regions above which the import warns
