@@ -29,10 +29,10 @@ from .errors import UserError
 from .geenuff_db import Coordinate, GeenuffDB
 from .h5io import (
     DEFAULT_GZIP_LEVEL, DEFAULT_SUBSEQUENCE_LENGTH, SEQID_BYTES, SPECIES_BYTES, H5Writer, RowDataset, check_name,
-    check_same_genome, check_subsequence_length, copy_dataset, digests_of, layout, per_row, rows_by_sequence,
+    check_same_genome, check_subsequence_length, digests_of, layout, per_row, rows_by_sequence,
     run_ordered, start_ends, write_digests,
 )
-from .labels import StrandLabels, label_window, split_points
+from .labels import StrandFeatures, StrandLabels, label_window, split_points
 from .progress import Progress
 
 log = logging.getLogger("helixer_tools")
@@ -87,28 +87,65 @@ def _chunk(arr: np.ndarray, a: int, b: int, L: int) -> np.ndarray:
     return out
 
 
-def _label_job(coord: Coordinate, w0: int, w1: int, L: int, rows: Rows, datasets: dict[str, RowDataset],
-               flags: dict[str, np.ndarray], X: RowDataset | None, seq: bytes | None):
-    """Label (and, with ``seq``, encode) subsequences w0..w1 of one sequence on both strands."""
-    start, end = w0 * L, min(w1 * L, coord.length)
-    n = end - start
+@dataclass(frozen=True)
+class _Piece:
+    """Subsequences w0..w1 of one sequence (with their bases when data/X is encoded here)."""
+
+    coord: Coordinate
+    w0: int
+    w1: int
+    seq: bytes | None
+
+    def span(self, L: int) -> tuple[int, int]:
+        return self.w0 * L, min(self.w1 * L, self.coord.length)
+
+
+def _frame(pieces: list[_Piece], L: int, plus: bool) -> tuple[StrandFeatures, int, int, list[int], list[int]]:
+    """One strand's features of ``pieces`` laid end to end, each piece from a whole-row offset.
+
+    Returns (features, window start, window end, offset of each piece's first base, breaks). A single
+    piece keeps its own coordinates, so a long sequence's window is labelled in place.
+    """
+    if len(pieces) == 1:
+        p = pieces[0]
+        start, end = p.span(L)
+        return (p.coord.plus if plus else p.coord.minus), start, end, [0], []
+    offsets, parts, breaks, at = [], [], [], 0
+    for p in pieces:  # whole sequences (w0 = 0)
+        f = p.coord.plus if plus else p.coord.minus
+        parts.append(StrandFeatures(f.kind, f.start + at, f.end + at, f.phase))
+        offsets.append(at)
+        breaks += [at, at + p.coord.length]
+        at += p.w1 * L
+    joined = StrandFeatures(*(np.concatenate([getattr(f, k) for f in parts]) for k in ("kind", "start", "end", "phase")))
+    return joined, 0, at, offsets, breaks
+
+
+def _label_job(pieces: list[_Piece], L: int, rows: Rows, datasets: dict[str, RowDataset],
+               flags: dict[str, np.ndarray], X: RowDataset | None):
+    """Label (and, with bases, encode) the pieces' subsequences on both strands, in one labelling per strand."""
     writes = []
-    for plus, features in ((True, coord.plus), (False, coord.minus)):
-        labels: StrandLabels = label_window(features, plus, start, end)  # in the strand's 5'->3' order
+    for plus in (True, False):
+        features, start, end, offsets, breaks = _frame(pieces, L, plus)
+        n = end - start
+        labels: StrandLabels = label_window(features, plus, start, end, breaks)  # in the strand's 5'->3' order
         arrays = {name: getattr(labels, name) for name in datasets}
         targets = rows.plus if plus else rows.minus
-        for k in range(w0, w1):
-            a, b = k * L - start, min((k + 1) * L, coord.length) - start
-            lo, hi = (a, b) if plus else (n - b, n - a)  # minus: chunk k lies at [n - b, n - a)
-            row = int(targets[coord.seqid][k])
-            chunks = {name: _chunk(arr, lo, hi, L) for name, arr in arrays.items()}
-            flags["err_samples"][row] = chunks["sample_weights"].any()
-            flags["fully_intergenic_samples"][row] = (chunks["y"][:, 0] == 1).all()
-            flags["is_annotated"][row] = coord.annotated
-            writes += [(ds, row, ds.encode(chunks[name])) for name, ds in datasets.items()]
-            if seq is not None:
-                bases = seq[a:b]
-                writes.append((X, row, X.encode(encode(bases, L) if plus else encode_reverse_complement(bases, L))))
+        for piece, offset in zip(pieces, offsets):
+            coord = piece.coord
+            first = piece.w0 * L
+            for k in range(piece.w0, piece.w1):
+                a, b = k * L - first, min((k + 1) * L, coord.length) - first  # within the piece
+                lo, hi = (offset + a, offset + b) if plus else (n - offset - b, n - offset - a)
+                row = int(targets[coord.seqid][k])
+                chunks = {name: _chunk(arr, lo, hi, L) for name, arr in arrays.items()}
+                flags["err_samples"][row] = chunks["sample_weights"].any()
+                flags["fully_intergenic_samples"][row] = (chunks["y"][:, 0] == 1).all()
+                flags["is_annotated"][row] = coord.annotated
+                writes += [(ds, row, ds.encode(chunks[name])) for name, ds in datasets.items()]
+                if piece.seq is not None:
+                    bases = piece.seq[a:b]
+                    writes.append((X, row, X.encode(encode(bases, L) if plus else encode_reverse_complement(bases, L))))
     return writes
 
 
@@ -162,7 +199,7 @@ def geenuff_to_h5(
         with H5Writer(output, compression, compression_level) as out:
             if src is not None:
                 for key in ("data/seqids", "data/species", "data/start_ends"):
-                    out.create(key, src[key].shape, src[key].dtype, src[key][:])
+                    src.copy(src[key], out.file, key)  # in HDF5 itself: rows of one-row chunks add up
             else:
                 seqs = layout(((c.seqid, c.length) for c in coords), L)
                 out.create("data/seqids", (N,), f"S{SEQID_BYTES}",
@@ -180,12 +217,26 @@ def geenuff_to_h5(
             window_chunks = max(1, round(window_bp / L))
 
             def jobs():
+                group: list[_Piece] = []  # short sequences, labelled together
+                group_chunks = group_bp = 0
                 for c in coords:
+                    n_chunks = -(-c.length // L)
+                    if n_chunks <= window_chunks:
+                        seq = db.sequence(c, 0, c.length) if X is not None else None
+                        group.append(_Piece(c, 0, n_chunks, seq))
+                        group_chunks, group_bp = group_chunks + n_chunks, group_bp + c.length
+                        if group_chunks >= window_chunks:
+                            yield partial(_label_job, group, L, rows, datasets, flags, X), group_bp
+                            group, group_chunks, group_bp = [], 0, 0
+                        continue
                     points = split_points([c.plus, c.minus], c.length, L, window_chunks)
                     for w0, w1 in zip(points, points[1:]):
                         seq = db.sequence(c, w0 * L, min(w1 * L, c.length)) if X is not None else None
-                        yield (partial(_label_job, c, w0, w1, L, rows, datasets, flags, X, seq),
-                               min(w1 * L, c.length) - w0 * L)
+                        piece = _Piece(c, w0, w1, seq)
+                        a, b = piece.span(L)
+                        yield partial(_label_job, [piece], L, rows, datasets, flags, X), b - a
+                if group:
+                    yield partial(_label_job, group, L, rows, datasets, flags, X), group_bp
 
             with Progress(total_bp, "geenuff2h5", enabled=progress) as bar:
                 run_ordered(jobs(), threads, bar.update)
@@ -193,7 +244,7 @@ def geenuff_to_h5(
                 out.create(f"data/{name}", (N,), bool, values)
             if src is not None:
                 log.info("copying data/X from %s", h5_in)
-                copy_dataset(src["data/X"], out.file)
+                src.copy(src["data/X"], out.file, "data/X")  # still compressed
         return N
     finally:
         if src is not None:

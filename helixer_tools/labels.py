@@ -23,6 +23,7 @@ which makes the result identical to labelling the whole sequence at once, as ups
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -69,8 +70,13 @@ class StrandLabels:
     gene_lengths: np.ndarray  # (n,) uint32
 
 
-def label_window(features: StrandFeatures, plus: bool, window_start: int, window_end: int) -> StrandLabels:
+def label_window(features: StrandFeatures, plus: bool, window_start: int, window_end: int,
+                 breaks: Sequence[int] = ()) -> StrandLabels:
     """Label bases [window_start, window_end) of one strand, returned in the strand's 5'->3' order.
+
+    ``breaks`` (plus-strand positions inside the window) are where one sequence ends and another
+    begins: no transition is marked across them, as none is at a sequence's ends. This lets many
+    short sequences (a draft assembly's contigs) be labelled in one call, laid end to end.
 
     The minus strand is labelled directly in its own orientation: upstream labels it in plus-strand
     order and then reverses the arrays, which gives the same classes, masks, lengths and phases as
@@ -108,7 +114,8 @@ def label_window(features: StrandFeatures, plus: bool, window_start: int, window
         phases[coding] = _EYE4[pattern[: len(coding)]]
 
     code = cols[TRANSCRIPT] + 2 * cols[CDS] + 4 * cols[INTRON]
-    transitions = _transitions(cols, code)
+    cuts = np.asarray(breaks, dtype=np.int64) - window_start
+    transitions = _transitions(cols, code, cuts if plus else n - cuts)
     if not plus:
         transitions = transitions[:, [3, 4, 5, 0, 1, 2]]
     return StrandLabels(_one_hot4(code), phases, transitions, mask, gene_lengths)
@@ -124,16 +131,20 @@ def _one_hot4(code: np.ndarray) -> np.ndarray:
     return _ONE_HOT4_U32[code].view(np.int8).reshape(len(code), 4)
 
 
-def _transitions(cols: np.ndarray, code: np.ndarray) -> np.ndarray:
+def _transitions(cols: np.ndarray, code: np.ndarray, cuts: np.ndarray) -> np.ndarray:
     """Starts (columns 0-2) and ends (3-5) of features, marked on the last base before and the first after.
 
-    Computed only where something changes: transitions are sparse.
+    Computed only where something changes (transitions are sparse), never across a cut (a position
+    where another sequence begins).
     """
     n = len(code)
     marks = np.zeros((n, 6), dtype=np.int8)
     if n < 2:
         return marks
-    where = np.flatnonzero(code[:-1] != code[1:])
+    changed = code[:-1] != code[1:]
+    if len(cuts):
+        changed[cuts[(cuts > 0) & (cuts < n)] - 1] = False
+    where = np.flatnonzero(changed)
     diff = (cols[:, where] - cols[:, where + 1]).T
     edges = np.concatenate([diff < 0, diff > 0], axis=1).astype(np.int8)
     np.add.at(marks, where, edges)

@@ -278,3 +278,30 @@ def test_geenuff2h5_subsequence_length_and_species_mismatch(micromonas_db, tmp_p
     assert proc.returncode == 0  # another subsequence length is fine when it is the h5's own
     proc = run("geenuff2h5", "--db", DATA / "micromonas/micromonas.fa", "-o", tmp_path / "x.h5")
     assert proc.returncode == 1 and "not a GeenuFF SQLite database" in proc.stderr
+
+
+def test_short_sequences_labelled_together_equal_one_by_one(tmp_path):
+    """A draft assembly's short contigs are labelled laid end to end in one call (issue 13): no label may
+    differ from labelling each contig alone, above all no transition across the join, where genes touch
+    their contig's ends on both strands and contig lengths are and are not whole rows."""
+    cds = lambda n: "ATG" + "GCA" * (n // 3 - 2) + "TAA"  # noqa: E731
+    contigs = {"c1": cds(27), "c2": "T" * 30, "c3": "ACGTACGT", "c4": cds(18), "c5": "GG" + cds(18)}
+    fasta = tmp_path / "g.fa"
+    fasta.write_text("".join(f">{k}\n{v}\n" for k, v in contigs.items()))
+    genes = [("c1", 1, 27, "+", 1, 27), ("c2", 1, 30, "-", 4, 27), ("c4", 1, 18, "+", 1, 18),
+             ("c5", 3, 20, "-", 3, 20)]
+    body = "".join(f"{s}\tt\tgene\t{a}\t{b}\t.\t{st}\t.\tID=g{i}\n{s}\tt\tmRNA\t{a}\t{b}\t.\t{st}\t.\tID=t{i};Parent=g{i}\n"
+                   f"{s}\tt\texon\t{a}\t{b}\t.\t{st}\t.\tParent=t{i}\n{s}\tt\tCDS\t{c}\t{d}\t.\t{st}\t0\tParent=t{i}\n"
+                   for i, (s, a, b, st, c, d) in enumerate(genes))
+    db = tmp_path / "o.sqlite3"
+    proc = run("import2geenuff", "--gff3", _gff(tmp_path, body), "--fasta", fasta, "-s", "Sp", "-o", db,
+               "--log", tmp_path / "o.log")
+    assert proc.returncode == 0, proc.stderr
+    geenuff_to_h5(db, tmp_path / "alone.h5", subsequence_length=9, progress=False, window_bp=9)
+    geenuff_to_h5(db, tmp_path / "together.h5", subsequence_length=9, progress=False, window_bp=10**6)
+    with h5py.File(tmp_path / "alone.h5") as a, h5py.File(tmp_path / "together.h5") as b:
+        assert a["data/y"].shape == (2 * (3 + 4 + 1 + 2 + 3), 9, 4)
+        for key in LABELS + ("X", "err_samples", "fully_intergenic_samples", "is_annotated"):
+            assert np.array_equal(a[f"data/{key}"][:], b[f"data/{key}"][:]), key
+        # inside contigs only: c2 CDS start and end, c5 transcript and CDS start; each change marks 2 bases
+        assert a["data/transitions"][:].sum() == 8
