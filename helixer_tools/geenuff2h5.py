@@ -5,12 +5,14 @@ Rows come from one of two places:
 - given the h5 of helixer-fasta2h5 (``h5_in``), the output has exactly that file's rows, in its order,
   each row's labels found by (seqid, start, end) - never by row index, because upstream's fasta2h5
   (FASTA order) and geenuff2h5 (longest sequence first) order sequences differently - and ``data/X``
-  is copied from it chunk by chunk, still compressed;
+  is copied from it by HDF5, still compressed;
 - given only the database, rows are laid out as upstream geenuff2h5 does (longest sequence first) and
   ``data/X`` is encoded from the sequences stored in the database.
 
 Labels are computed in windows of whole subsequences (see ``labels.split_points``), encoded and
-compressed in worker threads, so memory stays bounded whatever the genome size.
+compressed in worker threads, so memory stays bounded whatever the genome size. Sequences shorter
+than a window (a draft assembly's contigs) are laid end to end, each from a whole row, and labelled
+together, so the cost follows rows, not the number of sequences.
 """
 
 from __future__ import annotations
