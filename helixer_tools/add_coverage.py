@@ -10,7 +10,8 @@ reads counted), as upstream's ``evaluation/{prefix}_meta/bam_files`` and, in ful
 attribute ``helixer_tools_columns`` of the coverage dataset; training and inference check it.
 
 Coverage is counted per region of about ``REGION_BP`` (see ``coverage.count_region``), regions and
-BAMs in parallel, in bounded memory. When the input has labels (``data/y``), the share of coverage on
+BAMs in parallel, in bounded memory; short sequences that follow each other in the BAM (a draft
+assembly's contigs) are counted together, up to a region's worth, in one pass through the BAM. When the input has labels (``data/y``), the share of coverage on
 the annotated strand is reported for each BAM, and a strandedness that contradicts the data is a warning.
 """
 
@@ -31,7 +32,7 @@ import h5py
 import numpy as np
 
 from .bam import BamInfo, inspect, read_index
-from .coverage import STRANDEDNESS, RegionCounts, count_region
+from .coverage import STRANDEDNESS, TRACKS, RegionCounts, count_region, count_sequences
 from .errors import UserError
 from .h5io import (
     DEFAULT_GZIP_LEVEL, Encoder, H5Writer, RowDataset, RowsOf, copy_dataset, rows_by_sequence, run_ordered,
@@ -42,7 +43,8 @@ log = logging.getLogger("helixer_tools")
 
 REGION_BP = 4_000_000  # counted independently, in parallel
 WINDOW_BP = 500_000  # coverage is materialised this many bp at a time
-CHECK_EVERY = 8  # strand agreement is measured on every 8th subsequence
+CHECK_EVERY = 8  # strand agreement is measured on every 8th subsequence ...
+CHECK_ROWS = 4096  # ... or fewer, so that about this many are read at most
 COLUMNS_ATTR = "helixer_tools_columns"
 
 
@@ -131,39 +133,59 @@ def _check_names(info: BamInfo, seqs: dict[str, RowsOf], h5_path: str) -> None:
 
 
 @dataclass(frozen=True)
-class _Region:
-    """One region of one sequence for one BAM: a picklable unit of work (threads or processes)."""
+class _Part:
+    """Bases [r0, r1) of one sequence."""
 
-    bam: str
     ref_id: int
-    voffset: int | None  # None: no alignment overlaps the region
     r0: int
     r1: int
     seq: RowsOf
+
+
+@dataclass(frozen=True)
+class _Region:
+    """A picklable unit of work (threads or processes) for one BAM: a region of a long sequence, or several
+    whole short sequences that follow each other in the BAM, read in one pass."""
+
+    bam: str
+    voffset: int | None  # where the first part's alignments start; None: no alignment overlaps any part
+    parts: tuple[_Part, ...]
     L: int
     strandedness: str
     encoders: tuple[Encoder, Encoder]  # coverage, spliced coverage
     labels: str | None  # h5 with data/y, for the strand check
+    check_every: int  # rows whose strand agreement is measured: every check_every-th
+
+
+def _windows(task: _Region, window: int, counts: RegionCounts):
+    """(part, window start, coverage) over every part, zero coverage where no alignment lies."""
+    if task.voffset is None:
+        for i, p in enumerate(task.parts):
+            for start in range(p.r0, p.r1, window):
+                yield i, start, np.zeros((TRACKS, min(window, p.r1 - start)), dtype=np.int32)
+    elif len(task.parts) == 1:
+        p = task.parts[0]
+        for start, cov in count_region(task.bam, p.ref_id, task.voffset, p.r0, p.r1, window, task.strandedness, counts):
+            yield 0, start, cov
+    else:  # whole short sequences, consecutive in the BAM: counted together, at most a window's worth
+        cov = count_sequences(task.bam, task.voffset, task.parts[0].ref_id, [p.r1 for p in task.parts],
+                              task.strandedness, counts)
+        at = 0
+        for i, p in enumerate(task.parts):
+            yield i, 0, cov[:, at: at + p.r1]
+            at += p.r1
 
 
 def _count_region(task: _Region) -> tuple[list[tuple[int, int, object]], tuple[int, int, int]]:
-    """Coverage rows of a region, encoded: ([(0 coverage | 1 spliced, row, payload)], (reads, sense, antisense))."""
-    seq, L = task.seq, task.L
+    """Coverage rows of a task, encoded: ([(0 coverage | 1 spliced, row, payload)], (reads, sense, antisense))."""
+    L = task.L
     writes: list[tuple[int, int, object]] = []
-    if task.voffset is None:
-        for k in range(task.r0 // L, -(-task.r1 // L)):
-            values = np.full(L, -1, dtype=np.int32)
-            values[: min((k + 1) * L, seq.length) - k * L] = 0
-            for rows in (seq.plus, seq.minus):
-                for kind, encoder in enumerate(task.encoders):
-                    writes.append((kind, int(rows[k]), encoder.encode(values)))
-        return writes, (0, 0, 0)
     counts = RegionCounts()
     window = max(L, WINDOW_BP // L * L)
     sense = antisense = 0
-    y = _labels(task.labels) if task.labels else None
-    for start, cov in count_region(task.bam, task.ref_id, task.voffset, task.r0, task.r1, window,
-                                   task.strandedness, counts):
+    y = _labels(task.labels) if task.labels and task.voffset is not None else None
+    for i, start, cov in _windows(task, window, counts):
+        seq = task.parts[i].seq
         for k in range(start // L, -(-(start + cov.shape[1]) // L)):
             a, b = k * L - start, min((k + 1) * L, seq.length) - start
             for strand, rows in ((0, seq.plus), (1, seq.minus)):
@@ -173,7 +195,7 @@ def _count_region(task: _Region) -> tuple[list[tuple[int, int, object]], tuple[i
                     part = cov[2 * kind + strand, a:b]
                     values[: b - a] = part if strand == 0 else part[::-1]
                     writes.append((kind, row, encoder.encode(values)))
-            if y is not None and int(seq.plus[k]) % CHECK_EVERY == 0:  # a sample of rows, across contigs
+            if y is not None and int(seq.plus[k]) % task.check_every == 0:  # a sample of rows, across contigs
                 genic_plus = y[int(seq.plus[k]), : b - a, 0] == 0
                 genic_minus = (y[int(seq.minus[k]), : b - a, 0] == 0)[::-1]
                 only_plus, only_minus = genic_plus & ~genic_minus, genic_minus & ~genic_plus
@@ -311,17 +333,38 @@ def _add_coverage(h5_in, bams, output, strandedness, prefix, species, bam_indexe
             encoders = tuple(d.encoder for d in datasets)
             targets = [tuple(d.column(n_old + c) for d in datasets) for c in range(n_new)]
 
+            window = max(L, WINDOW_BP // L * L)
+            check_every = max(CHECK_EVERY, N // CHECK_ROWS)
+
             def jobs():
+                step = max(L, region_bp // L * L)
                 for c, (info, index) in enumerate(zip(infos, indexes)):
                     ref_ids = {name: i for i, name in enumerate(info.references)}
-                    step = max(L, region_bp // L * L)
+
+                    def task(parts):
+                        voffset = next((v for p in parts if (v := index.first_offset(p.ref_id, p.r0, p.r1)) is not None),
+                                       None)
+                        return (partial(_tagged, c, _Region(info.path, voffset, tuple(parts), L, strandedness, encoders,
+                                                            labels, check_every)), sum(p.r1 - p.r0 for p in parts))
+
+                    short = []  # whole sequences of at most a window, grouped by BAM order below
                     for seq in seqs.values():
                         ref_id = ref_ids[seq.seqid]
+                        if seq.length <= window:
+                            short.append(_Part(ref_id, 0, seq.length, seq))
+                            continue
                         for r0 in range(0, seq.length, step):
-                            r1 = min(r0 + step, seq.length)
-                            task = _Region(info.path, ref_id, index.first_offset(ref_id, r0, r1), r0, r1, seq, L,
-                                           strandedness, encoders, labels)
-                            yield partial(_tagged, c, task), r1 - r0
+                            yield task([_Part(ref_id, r0, min(r0 + step, seq.length), seq)])
+                    group: list[_Part] = []
+                    group_bp = 0
+                    for part in sorted(short, key=lambda p: p.ref_id):
+                        if group and (part.ref_id != group[-1].ref_id + 1 or group_bp + part.r1 > window):
+                            yield task(group)
+                            group, group_bp = [], 0
+                        group.append(part)
+                        group_bp += part.r1
+                    if group:
+                        yield task(group)
 
             def write(result):
                 c, (writes, (reads, sense, antisense)) = result

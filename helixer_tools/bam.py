@@ -257,6 +257,15 @@ class Alignments:
     op_len: np.ndarray  # reference length of each operation (0 when it does not consume the reference)
     op_record: np.ndarray  # record index of each operation
 
+    def slice(self, a: int, b: int) -> "Alignments":
+        """Records a..b-1, at a cost that follows their number (operations are in record order)."""
+        o0, o1 = np.searchsorted(self.op_record, (a, b))
+        return Alignments(self.ref_id[a:b], self.pos[a:b], self.flag[a:b], self.n_cigar[a:b], self.op[o0:o1],
+                          self.op_start[o0:o1], self.op_len[o0:o1], self.op_record[o0:o1] - a)
+
+    def __len__(self) -> int:
+        return len(self.pos)
+
 
 class BgzfReader:
     """Sequential reading of a BGZF file from a virtual offset, in blocks."""

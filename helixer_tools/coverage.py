@@ -9,13 +9,15 @@
 
 A region [r0, r1) is counted from the alignments that may overlap it (found with the BAM index);
 blocks that started before r0 only set the coverage at r0, blocks past r1 belong to the next region.
-So regions are independent. Coverage is returned window by window, in bounded memory.
+So regions are independent. Coverage is returned window by window, in bounded memory. Short whole
+sequences that follow each other in the BAM (a draft assembly's contigs) are counted together in one
+pass (``count_sequences``), laid end to end, each block clipped to its own sequence.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -67,9 +69,10 @@ def count_region(path: str, ref_id: int, virtual_offset: int, r0: int, r1: int, 
         for aln in iter_alignments(reader):
             past = (aln.ref_id != ref_id) | (aln.pos >= r1)
             done = bool(past.any())
-            n = int(np.argmax(past)) if done else len(aln.pos)
+            n = int(np.argmax(past)) if done else len(aln)
             if n:
-                _collect(aln, n, r0, r1, window, strandedness, path, carry, events, counts)
+                _collect(aln if n == len(aln) else aln.slice(0, n), r0, r1, window, strandedness, path, carry, events,
+                         counts)
                 last_start = int(aln.pos[n - 1])
                 while next_window < r1 and next_window + window <= last_start:
                     yield next_window, _finish(events.pop(next_window, []), carry, next_window, r1, window)
@@ -83,14 +86,57 @@ def count_region(path: str, ref_id: int, virtual_offset: int, r0: int, r1: int, 
         next_window += window
 
 
-def _collect(aln: Alignments, n: int, r0: int, r1: int, window: int, strandedness: str, path: str,
-             carry: np.ndarray, events: dict, counts: RegionCounts | None) -> None:
-    """Turn the blocks of the first ``n`` records into +1/-1 events, filed by window."""
-    if n < len(aln.pos):
-        in_batch = aln.op_record < n
-        aln = Alignments(aln.ref_id[:n], aln.pos[:n], aln.flag[:n], aln.n_cigar[:n], aln.op[in_batch],
-                         aln.op_start[in_batch], aln.op_len[in_batch], aln.op_record[in_batch])
+def count_sequences(path: str, virtual_offset: int, first_ref: int, lengths: Sequence[int], strandedness: str,
+                    counts: RegionCounts | None = None) -> np.ndarray:
+    """Coverage (4, sum of lengths) int32 of whole sequences ``first_ref, first_ref + 1, ...`` laid end to end,
+    counted in one pass from ``virtual_offset``: a draft assembly's short contigs cost one seek and one
+    count per group instead of one each. Blocks are clipped to their sequence, so none spills into the next."""
+    ends = np.cumsum(lengths)
+    offsets, total, last_ref = ends - lengths, int(ends[-1]), first_ref + len(lengths) - 1
+    size = TRACKS * (total + 1)
+    diff = np.zeros(size, dtype=np.int64)
+    opened, closed, pending = [], [], 0  # block starts and ends as indexes into diff, summed in bulk
+
+    def add() -> None:
+        nonlocal pending
+        if pending:
+            diff[:] += np.bincount(np.concatenate(opened), minlength=size)
+            diff[:] -= np.bincount(np.concatenate(closed), minlength=size)
+            opened.clear(), closed.clear()
+            pending = 0
+
+    reader = BgzfReader(path, virtual_offset)
+    try:
+        for aln in iter_alignments(reader):
+            mine = (aln.ref_id >= first_ref) & (aln.ref_id <= last_ref)
+            past = (aln.ref_id > last_ref) | (aln.ref_id < 0)  # sorted: later references, then the unplaced
+            done = bool(past.any())
+            n = int(np.argmax(past)) if done else len(aln)
+            if mine[:n].any():
+                aln = aln.slice(0, n)
+                rec, track, starts, stops = _blocks(aln, strandedness, path, counts, mine[:n])
+                seq = aln.ref_id[rec].astype(np.int64) - first_ref
+                limit = np.asarray(lengths, dtype=np.int64)[seq]
+                base = track * (total + 1) + offsets[seq]
+                opened.append(base + np.clip(starts, 0, limit))
+                closed.append(base + np.clip(stops, 0, limit))
+                pending += len(base)
+                if pending > size:
+                    add()
+            if done:
+                break
+    finally:
+        reader.close()
+    add()
+    return np.cumsum(diff.reshape(TRACKS, total + 1)[:, :total], axis=1).astype(np.int32)
+
+
+def _blocks(aln: Alignments, strandedness: str, path: str, counts: RegionCounts | None, records: np.ndarray | None = None,
+            r0: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The counted blocks of the records (only ``records``, a mask, when given): (record, track, start, end)."""
     keep = (aln.flag & (FLAG_UNMAPPED | FLAG_SECONDARY | FLAG_QCFAIL)) == 0
+    if records is not None:
+        keep &= records
     minus = transcript_minus(aln, strandedness, path)
     kind = OP_KIND[aln.op]
     use = (kind >= 0) & keep[aln.op_record] & (aln.op_len > 0)
@@ -101,6 +147,13 @@ def _collect(aln: Alignments, n: int, r0: int, r1: int, window: int, strandednes
     if counts is not None:  # each alignment belongs to the region it starts in
         counts.reads += int((keep & (aln.pos >= r0)).sum())
         counts.bases += int((ends - starts)[track < 2].sum())
+    return rec, track, starts, ends
+
+
+def _collect(aln: Alignments, r0: int, r1: int, window: int, strandedness: str, path: str,
+             carry: np.ndarray, events: dict, counts: RegionCounts | None) -> None:
+    """Turn the blocks of the records into +1/-1 events, filed by window."""
+    _, track, starts, ends = _blocks(aln, strandedness, path, counts, r0=r0)
     positions = np.concatenate([starts, ends])
     deltas = np.concatenate([np.ones(len(starts), np.int8), -np.ones(len(ends), np.int8)])
     tracks = np.concatenate([track, track])

@@ -416,3 +416,53 @@ def test_long_reads_aligned_with_minimap2_splice(tmp_path):
         assert np.array_equal(cov, exp_cov) and np.array_equal(spl, exp_spl), seqid
         spliced_bases += int(spl.sum())
     assert spliced_bases > 1000  # introns were found, on both strands
+
+
+# ---------------------------------------------------------------- draft assemblies
+
+
+def test_short_contigs_counted_together(tmp_path, monkeypatch):
+    """A draft assembly's short contigs are counted in one pass per group (issue 13): each contig's coverage
+    must be what pysam says, with reads running past a contig's end clipped there (not spilling into the
+    next contig), a BAM reference the genome lacks skipped, secondary and unmapped records left out."""
+    import random
+
+    import helixer_tools.add_coverage as ac
+
+    rng = random.Random(3)
+    lengths = {"a": 100, "b": 37, "c": 80, "d": 64, "e": 10, "f": 250}  # c: in the BAM only
+    seqs = {n: "".join(rng.choice("ACGT") for _ in range(n_bp)) for n, n_bp in lengths.items()}
+    (tmp_path / "g.fa").write_text("".join(f">{n}\n{s}\n" for n, s in seqs.items() if n != "c"))
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": n, "LN": k} for n, k in lengths.items()]}
+    cigars = ["12M", "5M20N7M", "6M3D6M", "4S10M", "8M4I8M"]
+    records = []
+    for ref, (name, n_bp) in enumerate(lengths.items()):
+        for i in range(40):
+            pos = rng.randrange(0, n_bp)  # many start near the end and run past it
+            records.append((ref, pos, rng.choice(cigars), rng.choice([0, 16, 0, 16, 256])))
+    records.sort()
+    bam = tmp_path / "r.bam"
+    with pysam.AlignmentFile(bam, "wb", header=header) as out:
+        for i, (ref, pos, cigar, flag) in enumerate(records):
+            r = pysam.AlignedSegment(out.header)
+            r.query_name, r.flag, r.reference_id, r.reference_start = f"r{i}", flag, ref, pos
+            r.cigarstring, r.mapping_quality = cigar, 60
+            r.query_sequence = "A" * sum(n for op, n in r.cigartuples if op in (0, 1, 4, 7, 8))
+            out.write(r)
+        r = pysam.AlignedSegment(out.header)
+        r.query_name, r.flag, r.query_sequence = "unplaced", 4, "ACGT"
+        out.write(r)
+    pysam.index(str(bam))
+    h5 = tmp_path / "g.h5"
+    fasta_to_h5(tmp_path / "g.fa", h5, "Sp", subsequence_length=27, progress=False)
+    groups = []
+    original = ac.count_sequences
+    monkeypatch.setattr(ac, "count_sequences", lambda *a, **k: groups.append(a[3]) or original(*a, **k))
+    add_coverage(h5, [bam], tmp_path / "cov.h5", "first", progress=False)
+    assert groups == [[100, 37], [64, 10, 250]]  # consecutive in the BAM, split where c is missing
+    for name, n_bp in lengths.items():
+        if name != "c":
+            cov, spl = _by_strand(tmp_path / "cov.h5", name, n_bp)
+            exp_cov, exp_spl = _expected(bam, name, n_bp)
+            assert np.array_equal(cov, exp_cov) and np.array_equal(spl, exp_spl), name
+            assert cov.sum() > 0 and spl.sum() > 0
