@@ -133,17 +133,34 @@ def predict_run(net, inputs: list[np.ndarray], batch_size: int, overlap: tuple[i
     phase = np.empty((rows, length, 4), np.float32)
     for k in range(0, rows, n):
         lo, hi = max(k - 1, 0), min(k + n + 1, rows)  # one extra row each side, cut off afterwards
-        total = (hi - lo) * length
-        flat = [a[lo:hi].reshape(total, *a.shape[2:]) for a in inputs]
-        starts = window_starts(total, length, offset)
-        windows = [np.stack([f[s:s + length] for s in starts]) for f in flat]
-        # one model call per piece, as upstream: the windows of a full piece (with its two extra rows)
-        full = len(window_starts((n + 2) * length, length, offset))
-        g, p = _run_model(net, windows, full)
-        keep = slice((k - lo) * length, (k - lo + min(n, rows - k)) * length)
-        genic[k:k + n] = overlap_average(g, starts, total, length, core)[keep].reshape(-1, length, 4)
-        phase[k:k + n] = overlap_average(p, starts, total, length, core)[keep].reshape(-1, length, 4)
+        [(g, p)] = overlap_pieces(net, [[a[lo:hi] for a in inputs]], offset, core)
+        keep = slice(k - lo, k - lo + min(n, rows - k))
+        genic[k:k + n], phase[k:k + n] = g[keep], p[keep]
     return genic, phase
+
+
+def overlap_pieces(net, pieces: list[list[np.ndarray]], offset: int, core: int
+                   ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Overlapping-window predictions of pieces of runs (each its inputs in model layout, (R, L, ...), rows of
+    one sequence and strand), the windows of all pieces in one model call (as upstream makes one call per
+    piece; a draft assembly's one-row contigs would otherwise cost a call each). Returns each piece's
+    averaged genic and phase predictions, (R, L, 4) float32."""
+    length = pieces[0][0].shape[1]
+    made = []
+    for inputs in pieces:
+        total = inputs[0].shape[0] * length
+        starts = window_starts(total, length, offset)
+        flat = [a.reshape(total, *a.shape[2:]) for a in inputs]
+        made.append((total, starts, [np.stack([f[s:s + length] for s in starts]) for f in flat]))
+    windows = [np.concatenate(parts) for parts in zip(*(w for _, _, w in made))]
+    g, p = _run_model(net, windows, len(windows[0]))
+    out, i = [], 0
+    for total, starts, _ in made:
+        w = len(starts)
+        out.append((overlap_average(g[i:i + w], starts, total, length, core).reshape(-1, length, 4),
+                    overlap_average(p[i:i + w], starts, total, length, core).reshape(-1, length, 4)))
+        i += w
+    return out
 
 
 # ------------------------------------------------------------------------------------------ the tool
@@ -250,15 +267,32 @@ def predict_h5(model_path: str, h5_path: str, output: str, overlap: bool = False
                 phase_ds[rows_out] = to_file_layout(p, lengths, run.minus).astype(np.float16)
                 bar.update(m)
 
-            if overlap:  # overlapping windows stay within a run (a sequence and strand)
-                for run in row_runs(seqids, start_ends):
-                    rows = len(run.lengths)
-                    step = chunks_per_batch(length, offset, batch_size)
-                    for k in range(0, rows, step):
-                        m = min(step, rows - k)
-                        lo, hi = max(k - 1, 0), min(k + step + 1, rows)
-                        g, p = predict_run(net, read(run, lo, hi), batch_size, (offset, core))
+            if overlap:  # overlapping windows stay within a run (a sequence and strand); pieces of runs share calls
+                step = chunks_per_batch(length, offset, batch_size)
+                budget = len(window_starts((step + 2) * length, length, offset))  # windows of one full piece
+
+                def pieces():
+                    for run in row_runs(seqids, start_ends):
+                        rows = len(run.lengths)
+                        for k in range(0, rows, step):
+                            lo, hi = max(k - 1, 0), min(k + step + 1, rows)
+                            yield run, k, min(step, rows - k), lo, hi, len(window_starts((hi - lo) * length, length,
+                                                                                          offset))
+
+                def predict_group(group) -> None:
+                    results = overlap_pieces(net, [read(run, lo, hi) for run, _, _, lo, hi, _ in group], offset, core)
+                    for (run, k, m, lo, _, _), (g, p) in zip(group, results):
                         write(run, k, m, g[k - lo:k - lo + m], p[k - lo:k - lo + m])
+
+                group, windows = [], 0
+                for piece in pieces():
+                    if group and windows + piece[-1] > budget:
+                        predict_group(group)
+                        group, windows = [], 0
+                    group.append(piece)
+                    windows += piece[-1]
+                if group:
+                    predict_group(group)
             else:  # rows of several runs share a batch: a draft assembly's contigs are one or two rows each
                 for pieces in _batches(row_runs(seqids, start_ends), batch_size):
                     inputs = [np.concatenate(parts) for parts in zip(*(read(run, k, k + m) for run, k, m in pieces))]
