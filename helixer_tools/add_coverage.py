@@ -35,7 +35,7 @@ from .bam import BamInfo, inspect, read_index
 from .coverage import STRANDEDNESS, TRACKS, RegionCounts, count_region, count_sequences
 from .errors import UserError
 from .h5io import (
-    DEFAULT_GZIP_LEVEL, Encoder, H5Writer, RowDataset, RowsOf, copy_dataset, rows_by_sequence, run_ordered,
+    DEFAULT_GZIP_LEVEL, Encoder, H5Writer, RowDataset, RowsOf, copy_dataset, read_all, rows_by_sequence, run_ordered,
 )
 from .progress import Progress
 
@@ -86,7 +86,7 @@ def read_columns(src: h5py.File, prefix: str) -> tuple[list[Column], h5py.Datase
     if COLUMNS_ATTR in cov.attrs:
         columns = [Column(**c) for c in json.loads(cov.attrs[COLUMNS_ATTR])]
     else:  # made by upstream: only the paths are known
-        paths = [p.decode() for p in src[f"evaluation/{prefix}_meta/bam_files"][:]] \
+        paths = [p.decode() for p in read_all(src[f"evaluation/{prefix}_meta/bam_files"])] \
             if f"evaluation/{prefix}_meta/bam_files" in src else [""] * cov.shape[2]
         columns = [Column(os.path.basename(p), p, None, None, None) for p in paths]
     if len(columns) != cov.shape[2]:
@@ -299,10 +299,10 @@ def _add_coverage(h5_in, bams, output, strandedness, prefix, species, bam_indexe
                 raise UserError(f"{h5_in}: has no {key} (expected the output of helixer-fasta2h5 or helixer-geenuff2h5)")
         N, L = src["data/X"].shape[:2]
         if species is not None:
-            found = {s.decode() for s in np.unique(src["data/species"][:])}
+            found = {s.decode() for s in np.unique(read_all(src["data/species"]))}
             if found != {species}:
                 raise UserError(f"{h5_in}: holds species {', '.join(sorted(found))}, not {species!r}")
-        seqs = rows_by_sequence(str(h5_in), src["data/seqids"][:], src["data/start_ends"][:], L)
+        seqs = rows_by_sequence(str(h5_in), read_all(src["data/seqids"]), read_all(src["data/start_ends"]), L)
         index_paths = list(bam_indexes) if bam_indexes else [None] * len(bams)
         if len(index_paths) != len(bams):
             raise UserError(f"{len(index_paths)} BAM indexes given for {len(bams)} BAMs")

@@ -21,7 +21,7 @@ import numpy as np
 
 from .atomic import write_text
 from .errors import UserError
-from .h5io import check_same_genome, digests_of, species_of
+from .h5io import check_same_genome, digests_of, read_all, species_of
 from .metrics import GENIC_CLASSES, PHASE_CLASSES, Scores
 from .predict import to_file_layout
 
@@ -43,7 +43,7 @@ def _row_keys(f: h5py.File, path: str) -> list[tuple]:
     if "data/seqids" not in f or "data/start_ends" not in f:
         raise UserError(f"{path}: does not say which rows it holds (no data/seqids, data/start_ends); give the h5 "
                         "it was predicted on with --predicted-h5")
-    return [(s, int(a), int(b)) for s, (a, b) in zip(f["data/seqids"][:], f["data/start_ends"][:])]
+    return [(s, int(a), int(b)) for s, (a, b) in zip(read_all(f["data/seqids"]), read_all(f["data/start_ends"]))]
 
 
 def _check_genome(path: str, genome: tuple[dict, list], labels: str, lab_genome: tuple[dict, list]) -> None:

@@ -318,7 +318,7 @@ class H5Writer:
             maxshape=maxshape or (None,) + tuple(shape[1:]), **kwargs,
         )
         if data is not None and len(data):
-            dataset[...] = data
+            write_all(dataset, data)
         return dataset
 
     def row_dataset(self, name: str, shape: tuple, dtype) -> RowDataset:
@@ -388,6 +388,27 @@ def open_h5(path: str | Path) -> h5py.File:
         raise UserError(f"{path}: not an HDF5 file") from None
 
 
+ROW_SLICE = 4096  # rows per HDF5 call on a dataset of one-row chunks
+
+
+def read_all(dataset: h5py.Dataset) -> np.ndarray:
+    """A whole dataset, read ``ROW_SLICE`` rows at a time: HDF5 keeps some kilobytes of state per chunk a call
+    touches, so one read of a per-row dataset of N one-row chunks (e.g. data/seqids) would cost memory
+    in proportion to the genome (400 MB at 56,000 rows)."""
+    if dataset.chunks is None or dataset.ndim == 0 or dataset.shape[0] <= ROW_SLICE:
+        return dataset[()]
+    out = np.empty(dataset.shape, dataset.dtype)
+    for i in range(0, dataset.shape[0], ROW_SLICE):
+        dataset.read_direct(out, np.s_[i:i + ROW_SLICE], np.s_[i:i + ROW_SLICE])
+    return out
+
+
+def write_all(dataset: h5py.Dataset, data: np.ndarray) -> None:
+    """Write a whole dataset ``ROW_SLICE`` rows at a time (see :func:`read_all`)."""
+    for i in range(0, len(data), ROW_SLICE):
+        dataset[i:i + ROW_SLICE] = data[i:i + ROW_SLICE]
+
+
 def names(values) -> list[str]:
     """Sequence ids or species of an h5 (bytes) as str."""
     return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
@@ -405,7 +426,7 @@ def digests_of(f: h5py.File) -> dict[str, str]:
     """seqid -> SHA-1 of its bases, as recorded by helixer-fasta2h5 or helixer-geenuff2h5 (empty when not)."""
     if f"{SEQUENCES}/sha1" not in f:
         return {}
-    return dict(zip(names(f[f"{SEQUENCES}/seqids"][:]), names(f[f"{SEQUENCES}/sha1"][:])))
+    return dict(zip(names(read_all(f[f"{SEQUENCES}/seqids"])), names(read_all(f[f"{SEQUENCES}/sha1"]))))
 
 
 def check_same_genome(path: str, digests: dict[str, str], other: str, other_digests: dict[str, str]) -> None:
@@ -419,7 +440,7 @@ def check_same_genome(path: str, digests: dict[str, str], other: str, other_dige
 
 def species_of(f: h5py.File) -> list[str]:
     """The distinct species of an h5 file's rows (none without data/species)."""
-    return sorted(set(names(np.unique(f["data/species"][:])))) if "data/species" in f else []
+    return sorted(set(names(np.unique(read_all(f["data/species"]))))) if "data/species" in f else []
 
 
 def predictions_padding(path: str, predictions: h5py.File, start_ends: np.ndarray, length: int,

@@ -33,7 +33,7 @@ from numba import njit
 from . import __version__, fasta, hmm
 from .atomic import atomic_path
 from .errors import UserError
-from .h5io import SEQID_BYTES, names, open_h5, predictions_padding, rows_by_sequence, species_of
+from .h5io import SEQID_BYTES, names, open_h5, predictions_padding, read_all, rows_by_sequence, species_of
 from .progress import Progress
 
 log = logging.getLogger("helixer_tools")
@@ -121,15 +121,15 @@ def open_inputs(genome: str, predictions: str, padding: str | None = None) -> In
             if p[name].shape != shape:
                 raise UserError(f"{predictions}: {name} has shape {p[name].shape} but {genome} data/X has {shape}: "
                                 "predictions of another genome h5 (or another subsequence length)")
-        seqids = g["data/seqids"][:]
-        start_ends = g["data/start_ends"][:]
+        seqids = read_all(g["data/seqids"])
+        start_ends = read_all(g["data/start_ends"])
         species = species_of(g)
         if len(species) != 1:
             raise UserError(f"{genome}: holds {len(species)} species ({', '.join(species)}); "
                             "helixer-post annotates one genome at a time")
         # our predictions name their rows: they must be this genome's
         for name, mine in (("data/seqids", seqids), ("data/start_ends", start_ends)):
-            if name in p and not np.array_equal(p[name][:], mine):
+            if name in p and not np.array_equal(read_all(p[name]), mine):
                 raise UserError(f"{predictions}: its {name} differ from {genome}'s: predictions of another genome h5")
         theirs = species_of(p)
         if theirs and theirs != species:

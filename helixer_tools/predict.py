@@ -28,7 +28,7 @@ import numpy as np
 from . import model as M
 from .add_coverage import column_identity, read_columns
 from .errors import UserError
-from .h5io import H5Writer, digests_of, write_digests
+from .h5io import H5Writer, digests_of, read_all, write_digests
 from .progress import Progress
 from .training_data import normalise_coverage
 
@@ -233,7 +233,7 @@ def predict_h5(model_path: str, h5_path: str, output: str, overlap: bool = False
         cov_ds = spl_ds = None
         if spec.coverage is not None:
             cov_ds, spl_ds = _coverage_inputs(spec, f, h5_path)
-        seqids, start_ends = f["data/seqids"][:], f["data/start_ends"][:]
+        seqids, start_ends = read_all(f["data/seqids"]), read_all(f["data/start_ends"])
         import tensorflow as tf
 
         try:
@@ -311,7 +311,7 @@ def predict_h5(model_path: str, h5_path: str, output: str, overlap: bool = False
             attrs["overlap"] = json.dumps({"offset": offset, "core_length": core} if overlap else None)
             for name in ("data/seqids", "data/start_ends", "data/species"):  # which rows these are
                 if name in f:
-                    out.create(name, f[name].shape, f[name].dtype, data=f[name][:])
+                    out.create(name, f[name].shape, f[name].dtype, data=read_all(f[name]))
             if digests := digests_of(f):  # and of which genome
                 write_digests(out.file, digests)
             out.provenance("helixer-predict", argv or [], {"model": model_path, "h5": h5_path})

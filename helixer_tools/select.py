@@ -26,7 +26,7 @@ import numpy as np
 
 from .atomic import atomic_path
 from .errors import UserError
-from .h5io import copy_rows, names, open_h5, predictions_padding, species_of
+from .h5io import copy_rows, names, open_h5, predictions_padding, read_all, species_of
 
 log = logging.getLogger("helixer_tools")
 
@@ -61,11 +61,11 @@ def score_rows(labels: str, predictions: str, genome: str | None = None, padding
         if pf["predictions"].shape[1] != L:
             raise UserError(f"{predictions}: subsequences of {pf['predictions'].shape[1]} bp, but {labels} has {L}")
         if "data/seqids" in pf and "data/start_ends" in pf:
-            p_seqids, p_se = names(pf["data/seqids"][:]), pf["data/start_ends"][:]
+            p_seqids, p_se = names(read_all(pf["data/seqids"])), read_all(pf["data/start_ends"])
             p_species = species_of(pf)
         elif genome:
             with open_h5(genome) as gf:
-                p_seqids, p_se, p_species = names(gf["data/seqids"][:]), gf["data/start_ends"][:], species_of(gf)
+                p_seqids, p_se, p_species = names(read_all(gf["data/seqids"])), read_all(gf["data/start_ends"]), species_of(gf)
             if len(p_seqids) != pf["predictions"].shape[0]:
                 raise UserError(f"{predictions} has {pf['predictions'].shape[0]} rows but {genome} has {len(p_seqids)}: "
                                 "not the h5 they were predicted on")
@@ -78,7 +78,7 @@ def score_rows(labels: str, predictions: str, genome: str | None = None, padding
         padding = predictions_padding(predictions, pf, p_se, L, padding)
         lengths = np.abs(p_se[:, 1] - p_se[:, 0])
         padded_minus = (p_se[:, 0] > p_se[:, 1]) & (lengths < L)
-        l_seqids, l_se = names(lf["data/seqids"][:]), lf["data/start_ends"][:]
+        l_seqids, l_se = names(read_all(lf["data/seqids"])), read_all(lf["data/start_ends"])
         l_keys = _keys(l_seqids, l_se)
         p_index = {k: i for i, k in enumerate(_keys(p_seqids, p_se))}
         l_index = set(l_keys)

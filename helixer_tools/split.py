@@ -25,7 +25,7 @@ import numpy as np
 
 from .atomic import atomic_path
 from .errors import UserError
-from .h5io import copy_rows, names, open_h5
+from .h5io import copy_rows, names, open_h5, read_all
 
 log = logging.getLogger("helixer_tools")
 
@@ -49,7 +49,7 @@ def read_rows(path: str) -> tuple[list[str], np.ndarray, int]:
         for name in ("data/seqids", "data/start_ends"):
             if name not in f:
                 raise UserError(f"{path}: no {name}; give an h5 of helixer-fasta2h5/geenuff2h5/add-coverage")
-        seqids, se = names(f["data/seqids"][:]), f["data/start_ends"][:]
+        seqids, se = names(read_all(f["data/seqids"])), read_all(f["data/start_ends"])
         width = next((f[n].shape[1] for n in ("data/X", "data/y") if n in f), None)
     if not seqids:
         raise UserError(f"{path}: no rows to split")

@@ -27,6 +27,7 @@ import numpy as np
 
 from .add_coverage import Column, column_identity, read_columns
 from .errors import UserError
+from .h5io import read_all
 from .model import Coverage
 
 log = logging.getLogger("helixer_tools")
@@ -64,7 +65,7 @@ def _usable_rows(f: h5py.File, path: str) -> np.ndarray:
     for start in range(0, n, SCAN_ROWS):
         keep[start:start + SCAN_ROWS] = sw[start:start + SCAN_ROWS].any(axis=1)
     if "data/is_annotated" in f:
-        keep &= f["data/is_annotated"][:].astype(bool)
+        keep &= read_all(f["data/is_annotated"]).astype(bool)
     return np.flatnonzero(keep)
 
 
