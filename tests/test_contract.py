@@ -36,7 +36,8 @@ def test_every_tool_has_every_layer(command):
     assert (MODULES[command] / "main.nf").exists(), f"no Nextflow module for {command}"
     for name in ("meta.yml", "environment.yml", "tests/main.nf.test"):
         assert (MODULES[command] / name).exists(), f"module of {command} lacks {name}"
-    assert (ROOT / "tools" / tool / "Dockerfile").exists(), f"no Dockerfile for {command}"
+    rows = [line.split("\t")[0] for line in (ROOT / "docker/tools.tsv").read_text().splitlines()]
+    assert tool in rows, f"no container row for {command} in docker/tools.tsv"
 
 
 @pytest.mark.parametrize("command", TOOLS)

@@ -15,7 +15,8 @@ import yaml
 from contract import ROOT, console_scripts
 from helixer_tools import __version__
 
-DOCKERFILES = sorted(ROOT.glob("tools/*/Dockerfile"))
+DOCKERFILE = ROOT / "docker/Dockerfile"
+TOOLS_TSV = ROOT / "docker/tools.tsv"
 
 
 def render_recipe(name: str = "helixer-tools") -> dict:
@@ -81,22 +82,69 @@ def test_versions_agree():
     assert re.search(r'<token name="@TOOL_VERSION@">([^<]+)</token>', macros).group(1) == __version__
     nf_config = (ROOT / "nextflow.config").read_text()
     assert f"version         = '{__version__}'" in nf_config
-    for dockerfile in DOCKERFILES:
-        assert f'org.opencontainers.image.version="{__version__}"' in dockerfile.read_text()
+    assert f'org.opencontainers.image.version="{__version__}"' in DOCKERFILE.read_text()
 
 
-@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
-def test_dockerfile_passes_hadolint(dockerfile):
+def test_one_dockerfile_passes_hadolint_on_the_biocontainers_base():
     hadolint = Path(sys.executable).parent / "hadolint"
-    proc = subprocess.run([str(hadolint), str(dockerfile)], capture_output=True, text=True)
+    proc = subprocess.run([str(hadolint), str(DOCKERFILE)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    text = DOCKERFILE.read_text()
+    assert "FROM quay.io/bioconda/base-glibc-busybox-bash:" in text and "FROM quay.io/bioconda/create-env:" in text
+    assert not list(ROOT.glob("tools/*/Dockerfile"))  # no per-tool copies
 
 
-@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
-def test_dockerfile_uses_biocontainers_base_and_installs_its_command(dockerfile):
-    text = dockerfile.read_text()
-    assert "FROM quay.io/bioconda/base-glibc-busybox-bash:" in text
-    assert f"helixer-{dockerfile.parent.name} --version" in text
+def _container_rows() -> dict[str, tuple[list[str], list[str]]]:
+    rows = {}
+    for line in TOOLS_TSV.read_text().splitlines():
+        if line and not line.startswith("#"):
+            tool, conda, pypi = line.split("\t")
+            rows[tool] = (conda.split(), pypi.split())
+    return rows
+
+
+def test_container_packages_cover_the_recipe_outputs():
+    """docker/tools.tsv names, for each tool, every run requirement of its recipe output (pinned)."""
+    rows = _container_rows()
+    outputs = {o["name"]: o for o in render_recipe()["outputs"]}
+    assert sorted(rows) == sorted(c.removeprefix("helixer-") for c in console_scripts())
+    for tool, (conda, pypi) in rows.items():
+        named = {re.split(r"[=<>]", p)[0] for p in conda + pypi}
+        assert all(re.fullmatch(r"[a-z0-9-]+=[0-9.]+", p) for p in conda), (tool, conda)
+        for requirement in outputs[f"helixer-tools-{tool}"]["requirements"]["run"]:
+            name = requirement.split()[0]
+            assert name in named | {"python", "helixer-tools-core"}, (tool, requirement)
+
+
+@pytest.mark.parametrize("tool", sorted(_container_rows()))
+def test_dockerfile_build_step_installs_the_tools_packages(tool, tmp_path):
+    """The build step's shell, run with create-env, env-execute and the source path stubbed: it picks the
+    tool's row, hands its packages to create-env, installs its PyPI packages and checks its command."""
+    text = DOCKERFILE.read_text()
+    run = re.search(r"^RUN (.*?[^\\])$", text, re.S | re.M).group(1).replace("\\\n", "")
+    log = tmp_path / "log"
+    for name in ("create-env-execute", "env-execute"):
+        (tmp_path / name).write_text(f'#!/bin/sh\necho {name} "$@" >> {log}\n')
+        (tmp_path / name).chmod(0o755)
+    script = (run.replace("/opt/create-env/env-execute", str(tmp_path / "create-env-execute"))
+              .replace("/usr/local/env-execute", str(tmp_path / "env-execute")).replace("/src", str(ROOT)))
+    proc = subprocess.run(["sh", "-c", script], env={"TOOL": tool, "PATH": "/usr/bin:/bin"}, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr
+    lines = log.read_text().splitlines()
+    conda, pypi = _container_rows()[tool]
+    assert lines[0].startswith("create-env-execute create-env --conda=mamba") and lines[0].endswith(
+        " ".join(["tqdm=4.67.1", *conda]))
+    assert any(line.endswith("--no-deps --no-cache-dir " + " ".join(pypi)) for line in lines) == bool(pypi)
+    assert lines[-1] == f"env-execute helixer-{tool} --version"
+
+
+@pytest.mark.parametrize("tool,message", [("", "set --build-arg TOOL="), ("nope", "TOOL=nope is not in docker/tools.tsv")])
+def test_dockerfile_build_step_refuses_a_missing_or_unknown_tool(tool, message, tmp_path):
+    run = re.search(r"^RUN (.*?[^\\])$", DOCKERFILE.read_text(), re.S | re.M).group(1).replace("\\\n", "")
+    proc = subprocess.run(["sh", "-c", run.replace("/opt/create-env/env-execute", "false").replace("/src", str(ROOT))],
+                          env={"TOOL": tool, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
+    assert proc.returncode == 1 and message in proc.stderr
 
 
 def test_hadolint_catches_a_bad_dockerfile(tmp_path):
