@@ -224,7 +224,9 @@ def predict_h5(model_path: str, h5_path: str, output: str, overlap: bool = False
         if length % pool:
             raise UserError(f"{h5_path}: subsequence length {length} is not a multiple of the model's pool size {pool}")
         offset = length // 2 if offset is None else offset
-        core = int(length * 3 / 4) if core is None else core
+        if core is None:  # 3/4 of the length as upstream, less 1 bp where the two trimmed ends would differ
+            core = int(length * 3 / 4)
+            core -= (length - core) % 2
         if overlap and not (0 < offset <= core <= length):
             raise UserError(f"overlap needs 0 < offset ({offset}) <= core length ({core}) <= subsequence length "
                             f"({length})")

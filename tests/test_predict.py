@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import h5py
 import numpy as np
 import pytest
@@ -199,3 +201,17 @@ def test_coverage_models_read_their_own_coverage(coverage_files, tmp_path):
     # an upstream coverage model (no BAM identities recorded) runs on coverage of the right width
     assert cli.main(["--model", str(MODELS / "tiny.ft_cov.h5"), "--h5", str(coverage_files["full"]), "-o",
                      str(tmp_path / "up.h5"), "--coverage-norm", "log", "-q"]) == 0
+
+
+def test_overlap_default_core_fits_any_subsequence_length(tmp_path):
+    """3/4 of 2025 bp (what helixer-fasta2h5 advises for a draft assembly) leaves 507 bp, which cannot be
+    trimmed evenly from both window ends: the default core is then 1 bp shorter, not an error."""
+    from helixer_tools.fasta2h5 import fasta_to_h5
+
+    h5 = tmp_path / "g.h5"
+    fasta_to_h5(DATA / "micromonas/micromonas.fa", h5, "Mpusilla", subsequence_length=2025, progress=False)
+    out = tmp_path / "p.h5"
+    P.predict_h5(str(MODELS / "tiny.h5"), str(h5), str(out), overlap=True, progress=False)
+    with h5py.File(out) as p:
+        assert json.loads(p.attrs["overlap"]) == {"offset": 1012, "core_length": 1517}
+        assert p["predictions"].shape[1] == 2025 and np.isfinite(p["predictions"][:].astype(np.float32)).all()

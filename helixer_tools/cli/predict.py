@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--overlap-offset", type=common.positive_int, default=None,
                    help="step between windows in bp (default: half the subsequence length)")
     g.add_argument("--core-length", type=common.positive_int, default=None,
-                   help="central part of each window that is kept (default: 3/4 of the subsequence length)")
+                   help="central part of each window that is kept (default: 3/4 of the subsequence length, "
+                        "1 bp less where the subsequence length minus it would be odd)")
     g.add_argument("--batch-size", "--val-test-batch-size", dest="batch_size", type=common.positive_int, default=32,
                    help="subsequences (windows, with --overlap) per model call")
     g.add_argument("--coverage-norm", choices=COVERAGE_NORMS, default=None,
