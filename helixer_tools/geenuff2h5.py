@@ -80,6 +80,15 @@ def _rows_from_h5(path: str, f: h5py.File, coords: list[Coordinate], L: int) -> 
     return Rows({n: s.plus for n, s in seqs.items()}, {n: s.minus for n, s in seqs.items()}, len(f["data/seqids"]))
 
 
+def _chunk(arr: np.ndarray, a: int, b: int, L: int) -> np.ndarray:
+    """Bases [a, b) of a window array (already in the strand's 5'->3' order), zero-padded at the end."""
+    if b - a == L:
+        return arr[a:b]
+    out = np.zeros((L,) + arr.shape[1:], dtype=arr.dtype)
+    out[: b - a] = arr[a:b]
+    return out
+
+
 @dataclass(frozen=True)
 class _Piece:
     """Subsequences w0..w1 of one sequence (with their bases when data/X is encoded here)."""
@@ -116,43 +125,29 @@ def _frame(pieces: list[_Piece], L: int, plus: bool) -> tuple[StrandFeatures, in
 
 def _label_job(pieces: list[_Piece], L: int, rows: Rows, datasets: dict[str, RowDataset],
                flags: dict[str, np.ndarray], X: RowDataset | None):
-    """Label (and, with bases, encode) the pieces' subsequences on both strands, in one labelling per strand.
-
-    Each strand's rows are gathered from the labelled window in one step per dataset (real bases, then
-    zeros as padding), so a group of short contigs costs by its bases, not by its rows."""
+    """Label (and, with bases, encode) the pieces' subsequences on both strands, in one labelling per strand."""
     writes = []
     for plus in (True, False):
         features, start, end, offsets, breaks = _frame(pieces, L, plus)
         n = end - start
         labels: StrandLabels = label_window(features, plus, start, end, breaks)  # in the strand's 5'->3' order
+        arrays = {name: getattr(labels, name) for name in datasets}
         targets = rows.plus if plus else rows.minus
-        out_rows, firsts, sizes, bases = [], [], [], []
         for piece, offset in zip(pieces, offsets):
-            coord, first = piece.coord, piece.w0 * L
-            ks = np.arange(piece.w0, piece.w1)
-            a = ks * L - first  # within the piece
-            b = np.minimum((ks + 1) * L, coord.length) - first
-            out_rows.append(targets[coord.seqid][piece.w0:piece.w1])
-            firsts.append(offset + a if plus else n - offset - b)
-            sizes.append(b - a)
-            if piece.seq is not None:
-                bases += [piece.seq[i:j] for i, j in zip(a.tolist(), b.tolist())]
-        out_rows, firsts, sizes = (np.concatenate(v) for v in (out_rows, firsts, sizes))
-        column = np.arange(L)
-        padding = column[None, :] >= sizes[:, None]
-        index = np.where(padding, 0, firsts[:, None] + column[None, :])
-        gathered = {}
-        for name in datasets:
-            arr = getattr(labels, name)[index]
-            arr[padding] = 0
-            gathered[name] = arr
-        flags["err_samples"][out_rows] = gathered["sample_weights"].any(axis=1)
-        flags["fully_intergenic_samples"][out_rows] = (gathered["y"][:, :, 0] == 1).all(axis=1)
-        flags["is_annotated"][out_rows] = np.repeat([p.coord.annotated for p in pieces], [p.w1 - p.w0 for p in pieces])
-        for i, row in enumerate(out_rows.tolist()):
-            writes += [(ds, row, ds.encode(gathered[name][i])) for name, ds in datasets.items()]
-            if bases:
-                writes.append((X, row, X.encode(encode(bases[i], L) if plus else encode_reverse_complement(bases[i], L))))
+            coord = piece.coord
+            first = piece.w0 * L
+            for k in range(piece.w0, piece.w1):
+                a, b = k * L - first, min((k + 1) * L, coord.length) - first  # within the piece
+                lo, hi = (offset + a, offset + b) if plus else (n - offset - b, n - offset - a)
+                row = int(targets[coord.seqid][k])
+                chunks = {name: _chunk(arr, lo, hi, L) for name, arr in arrays.items()}
+                flags["err_samples"][row] = chunks["sample_weights"].any()
+                flags["fully_intergenic_samples"][row] = (chunks["y"][:, 0] == 1).all()
+                flags["is_annotated"][row] = coord.annotated
+                writes += [(ds, row, ds.encode(chunks[name])) for name, ds in datasets.items()]
+                if piece.seq is not None:
+                    bases = piece.seq[a:b]
+                    writes.append((X, row, X.encode(encode(bases, L) if plus else encode_reverse_complement(bases, L))))
     return writes
 
 
