@@ -8,7 +8,6 @@ including the GeenuFF error features attached to those transcripts.
 from __future__ import annotations
 
 import sqlite3
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,20 +78,26 @@ class GeenuffDB:
         """Every sequence with its exported features, in upstream geenuff2h5's order.
 
         Upstream orders by descending length; among equal lengths, annotated sequences first (by their
-        first transcript id), then the others in table order.
+        first transcript id), then the others in table order. Features are sorted per sequence by
+        min(start, end), stable over the query's transcript order, as upstream; all sequences at once
+        (a draft assembly has tens of thousands).
         """
-        rows = defaultdict(list)
+        rows = self.con.execute(_FEATURES).fetchall()
         order: dict[int, int] = {}
-        for row in self.con.execute(_FEATURES):
-            rows[row[0]].append(row)
+        for row in rows:
             order.setdefault(row[0], len(order))
-        masks = self._masks()
-        coords = []
-        for cid, seqid, length, sha1 in self.con.execute("SELECT id, seqid, length, sha1 FROM coordinate ORDER BY id"):
-            plus, minus = self._strand_features(seqid, rows.get(cid, []) + masks.get(seqid, []))
-            coords.append(Coordinate(cid, seqid, length, plus, minus, sha1 or ""))
-        coords.sort(key=lambda c: (-c.length, order.get(c.id, len(order)), c.id))
-        return coords
+        coords = self.con.execute("SELECT id, seqid, length, sha1 FROM coordinate ORDER BY id").fetchall()
+        cid_of = {seqid: cid for cid, seqid, _, _ in coords}
+        for seqid, masked in self._masks().items():
+            if seqid in cid_of:
+                rows += [(cid_of[seqid], *m[1:]) for m in masked]
+        features = self._features(rows, {cid: seqid for cid, seqid, _, _ in coords})
+        out = []
+        for cid, seqid, length, sha1 in coords:
+            plus, minus = features.get(cid, (StrandFeatures.empty(), StrandFeatures.empty()))
+            out.append(Coordinate(cid, seqid, length, plus, minus, sha1 or ""))
+        out.sort(key=lambda c: (-c.length, order.get(c.id, len(order)), c.id))
+        return out
 
     def _masks(self) -> dict[str, list]:
         """helixer-import2geenuff's masked regions (pseudogenes, ...) as error features, by seqid (a database
@@ -107,32 +112,39 @@ class GeenuffDB:
                 out.setdefault(seqid, []).append((None, None, "mask", "masked", *span, plus, None))
         return out
 
-    def _strand_features(self, seqid: str, rows: list) -> tuple[StrandFeatures, StrandFeatures]:
-        kinds, starts, ends, plus, phases, sort_keys = [], [], [], [], [], []
-        for _, _, fid, ftype, start, end, is_plus, phase in rows:
-            kind = FEATURE_KINDS.get(ftype)
+    def _features(self, rows: list, seqids: dict[int, str]) -> dict[int, tuple[StrandFeatures, StrandFeatures]]:
+        """Per coordinate id, its plus- and minus-strand features, sorted by min(start, end) (stable)."""
+        if not rows:
+            return {}
+        cid, _, fid, ftype, start, end, is_plus, phase = zip(*rows)
+        kinds = {}
+        for t in set(ftype):
+            kind = FEATURE_KINDS.get(t)
             if kind is None:
-                if ftype not in ERROR_TYPES and ftype != "masked":
-                    raise UserError(f"{self.path}: feature {fid} on {seqid} has unknown type {ftype!r}")
+                if t not in ERROR_TYPES and t != "masked":
+                    bad = ftype.index(t)
+                    raise UserError(f"{self.path}: feature {fid[bad]} on {seqids.get(cid[bad], cid[bad])} has unknown "
+                                    f"type {t!r}")
                 kind = ERROR
-            kinds.append(kind)
-            sort_keys.append(min(start, end))
-            if is_plus:
-                starts.append(start), ends.append(end)
-            else:  # GeenuFF minus strand: start > end, both 0-based, start inclusive
-                starts.append(end + 1), ends.append(start + 1)
-            plus.append(bool(is_plus))
-            phases.append(phase or 0)
-        # upstream sorts by min(start, end) (stable over the query's transcript order)
-        order = np.argsort(np.asarray(sort_keys, dtype=np.int64), kind="stable")
-        arrays = [np.asarray(v)[order] if len(v) else np.zeros(0) for v in (kinds, starts, ends, plus, phases)]
-        kind, start, end, is_plus, phase = arrays
-        out = []
-        for want in (True, False):
-            sel = is_plus.astype(bool) == want if len(is_plus) else np.zeros(0, dtype=bool)
-            out.append(StrandFeatures(kind[sel].astype(np.int8), start[sel].astype(np.int64),
-                                      end[sel].astype(np.int64), phase[sel].astype(np.int8)))
-        return out[0], out[1]
+            kinds[t] = kind
+        cid = np.asarray(cid, dtype=np.int64)
+        kind = np.array([kinds[t] for t in ftype], dtype=np.int8)
+        start, end = np.asarray(start, dtype=np.int64), np.asarray(end, dtype=np.int64)
+        plus = np.asarray(is_plus, dtype=bool)
+        phase = np.array([p or 0 for p in phase], dtype=np.int8)
+        # GeenuFF's minus strand: start > end, both 0-based, start inclusive -> slice [end + 1, start + 1)
+        lo, hi = np.where(plus, start, end + 1), np.where(plus, end, start + 1)
+        order = np.lexsort((np.minimum(start, end), cid))  # stable: ties keep the query's order
+        cid, kind, lo, hi, plus, phase = (a[order] for a in (cid, kind, lo, hi, plus, phase))
+        bounds = np.flatnonzero(np.diff(cid)) + 1
+        out = {}
+        for a, b in zip(np.concatenate([[0], bounds]).tolist(), np.concatenate([bounds, [len(cid)]]).tolist()):
+            strands = []
+            for want in (True, False):
+                sel = plus[a:b] == want
+                strands.append(StrandFeatures(kind[a:b][sel], lo[a:b][sel], hi[a:b][sel], phase[a:b][sel]))
+            out[int(cid[a])] = (strands[0], strands[1])
+        return out
 
     def sequence(self, coord: Coordinate, start: int, end: int) -> bytes:
         """Bases [start, end) of a sequence, read incrementally (the whole sequence is never loaded)."""
