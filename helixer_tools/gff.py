@@ -363,6 +363,9 @@ def _rewrite(path, rows: list[Row], types: Types, input_types: Counter, dropped:
             if why := _mask_reason(r):
                 a, b = spans.get(r.ident, (r.start, r.end))  # a multi-line gene: all its lines
                 result.masked.append((r.seqid, a - 1, b, r.strand, why))
+                if not r.children:  # nothing for GeenuFF to import, which would only log an ERROR about it
+                    dropped[r.ftype, "masked, without parts"] += 1
+                    return
             emit(r, parent)
             has_transcripts = any(c.ftype in types.transcripts for c in r.children)
             for c in r.children:

@@ -286,5 +286,8 @@ def test_pseudogenes_and_transposable_elements_are_listed_for_masking(tmp_path):
     assert c.masked == [("chr1", 0, 50, "-", "pseudogene"), ("chr1", 60, 120, "+", "transcribed_pseudogene biotype"),
                         ("chr1", 130, 180, "+", "transposable element gene"), ("chr1", 200, 300, "+", "pseudo=true"),
                         ("chr1", 300, 390, "-", "immune receptor gene segment")]
+    # masked genes without parts are not handed to GeenuFF, which would log an ERROR ("will not be masked")
+    assert c.dropped == {("gene", "masked, without parts"): 1, ("transposable_element_gene", "masked, without parts"): 1}
+    assert not [line for line in c.lines if "ID=g2" in line or "ID=te" in line]
     assert canon(tmp_path, TWO_ISOFORMS).masked == []
 
