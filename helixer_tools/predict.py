@@ -34,6 +34,14 @@ from .training_data import normalise_coverage
 
 log = logging.getLogger("helixer_tools")
 
+BATCH_BASES = 32 * 21384  # upstream's default batch: 32 subsequences of its default length
+
+
+def default_batch_size(length: int) -> int:
+    """Subsequences per model call when none is given: as many as hold upstream's default batch of bases
+    (32 at 21384 bp; 337 at 2025 bp, where batches of 32 would make model calls ten times as many)."""
+    return max(1, BATCH_BASES // length)
+
 
 @dataclass(frozen=True)
 class RowRun:
@@ -205,7 +213,7 @@ def _batches(runs: Iterator[RowRun], batch_size: int) -> Iterator[list[tuple[Row
 
 
 def predict_h5(model_path: str, h5_path: str, output: str, overlap: bool = False, offset: int | None = None,
-               core: int | None = None, batch_size: int = 32, coverage_norm: str | None = None,
+               core: int | None = None, batch_size: int | None = None, coverage_norm: str | None = None,
                compression: str = "gzip", compression_level: int = 4, threads: int = 1,
                argv: list[str] | None = None, progress: bool = True) -> dict:
     """Write ``predictions`` and ``predictions_phase`` (N, L, 4) float16 of ``model_path`` on ``h5_path``."""
@@ -224,6 +232,7 @@ def predict_h5(model_path: str, h5_path: str, output: str, overlap: bool = False
         if length % pool:
             raise UserError(f"{h5_path}: subsequence length {length} is not a multiple of the model's pool size {pool}")
         offset = length // 2 if offset is None else offset
+        batch_size = default_batch_size(length) if batch_size is None else batch_size
         if core is None:  # 3/4 of the length as upstream, less 1 bp where the two trimmed ends would differ
             core = int(length * 3 / 4)
             core -= (length - core) % 2

@@ -42,8 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--core-length", type=common.positive_int, default=None,
                    help="central part of each window that is kept (default: 3/4 of the subsequence length, "
                         "1 bp less where the subsequence length minus it would be odd)")
-    g.add_argument("--batch-size", "--val-test-batch-size", dest="batch_size", type=common.positive_int, default=32,
-                   help="subsequences (windows, with --overlap) per model call")
+    g.add_argument("--batch-size", "--val-test-batch-size", dest="batch_size", type=common.positive_int, default=None,
+                   help="subsequences (windows, with --overlap) per model call (default: as many as hold 32 x 21384 "
+                        "bp, upstream's default batch: 32 at 21384 bp, more for shorter subsequences)")
     g.add_argument("--coverage-norm", choices=COVERAGE_NORMS, default=None,
                    help="coverage normalisation of an upstream coverage model (upstream does not record it; "
                         "default log); must match for our models")
