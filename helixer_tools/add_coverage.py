@@ -11,8 +11,9 @@ attribute ``helixer_tools_columns`` of the coverage dataset; training and infere
 
 Coverage is counted per region of about ``REGION_BP`` (see ``coverage.count_region``), regions and
 BAMs in parallel, in bounded memory; short sequences that follow each other in the BAM (a draft
-assembly's contigs) are counted together, up to a region's worth, in one pass through the BAM. When the input has labels (``data/y``), the share of coverage on
-the annotated strand is reported for each BAM, and a strandedness that contradicts the data is a warning.
+assembly's contigs) are counted together, up to ``WINDOW_BP`` at a time, in one pass through the BAM
+(``coverage.count_sequences``). When the input has labels (``data/y``), the share of coverage on the
+annotated strand is reported for each BAM, and a strandedness that contradicts the data is a warning.
 """
 
 from __future__ import annotations
