@@ -36,7 +36,8 @@ from .bam import BamInfo, inspect, read_index
 from .coverage import STRANDEDNESS, TRACKS, RegionCounts, count_region, count_sequences
 from .errors import UserError
 from .h5io import (
-    DEFAULT_GZIP_LEVEL, Encoder, H5Writer, RowDataset, RowsOf, copy_dataset, read_all, rows_by_sequence, run_ordered,
+    DEFAULT_GZIP_LEVEL, Encoder, H5Writer, RowDataset, RowsOf, copy_dataset, grouped, read_all, rows_by_sequence,
+    run_ordered,
 )
 from .progress import Progress
 
@@ -356,15 +357,8 @@ def _add_coverage(h5_in, bams, output, strandedness, prefix, species, bam_indexe
                             continue
                         for r0 in range(0, seq.length, step):
                             yield task([_Part(ref_id, r0, min(r0 + step, seq.length), seq)])
-                    group: list[_Part] = []
-                    group_bp = 0
-                    for part in sorted(short, key=lambda p: p.ref_id):
-                        if group and (part.ref_id != group[-1].ref_id + 1 or group_bp + part.r1 > window):
-                            yield task(group)
-                            group, group_bp = [], 0
-                        group.append(part)
-                        group_bp += part.r1
-                    if group:
+                    for group in grouped(sorted(short, key=lambda p: p.ref_id), lambda p: p.r1, window,
+                                         joins=lambda a, b: b.ref_id == a.ref_id + 1):  # one pass through the BAM
                         yield task(group)
 
             def write(result):

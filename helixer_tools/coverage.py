@@ -91,6 +91,7 @@ def count_sequences(path: str, virtual_offset: int, first_ref: int, lengths: Seq
     """Coverage (4, sum of lengths) int32 of whole sequences ``first_ref, first_ref + 1, ...`` laid end to end,
     counted in one pass from ``virtual_offset``: a draft assembly's short contigs cost one seek and one
     count per group instead of one each. Blocks are clipped to their sequence, so none spills into the next."""
+    lengths = np.asarray(lengths, dtype=np.int64)
     ends = np.cumsum(lengths)
     offsets, total, last_ref = ends - lengths, int(ends[-1]), first_ref + len(lengths) - 1
     size = TRACKS * (total + 1)
@@ -116,7 +117,7 @@ def count_sequences(path: str, virtual_offset: int, first_ref: int, lengths: Seq
                 aln = aln.slice(0, n)
                 rec, track, starts, stops = _blocks(aln, strandedness, path, counts, mine[:n])
                 seq = aln.ref_id[rec].astype(np.int64) - first_ref
-                limit = np.asarray(lengths, dtype=np.int64)[seq]
+                limit = lengths[seq]
                 base = track * (total + 1) + offsets[seq]
                 opened.append(base + np.clip(starts, 0, limit))
                 closed.append(base + np.clip(stops, 0, limit))

@@ -31,7 +31,7 @@ from .errors import UserError
 from .geenuff_db import Coordinate, GeenuffDB
 from .h5io import (
     DEFAULT_GZIP_LEVEL, DEFAULT_SUBSEQUENCE_LENGTH, SEQID_BYTES, SPECIES_BYTES, H5Writer, RowDataset, check_name,
-    check_same_genome, check_subsequence_length, digests_of, layout, per_row, read_all, rows_by_sequence,
+    check_same_genome, check_subsequence_length, digests_of, grouped, layout, per_row, read_all, rows_by_sequence,
     run_ordered, start_ends, write_digests,
 )
 from .labels import StrandFeatures, StrandLabels, label_window, split_points
@@ -219,18 +219,11 @@ def geenuff_to_h5(
             window_chunks = max(1, round(window_bp / L))
 
             def jobs():
-                group: list[_Piece] = []  # short sequences, labelled together
-                group_chunks = group_bp = 0
+                short = []  # sequences of at most a window, labelled together
                 # in the order of their rows: chunks are then stored in file order, which HDF5 does faster
                 for c in sorted(coords, key=lambda c: int(rows.plus[c.seqid][0])):
-                    n_chunks = -(-c.length // L)
-                    if n_chunks <= window_chunks:
-                        seq = db.sequence(c, 0, c.length) if X is not None else None
-                        group.append(_Piece(c, 0, n_chunks, seq))
-                        group_chunks, group_bp = group_chunks + n_chunks, group_bp + c.length
-                        if group_chunks >= window_chunks:
-                            yield partial(_label_job, group, L, rows, datasets, flags, X), group_bp
-                            group, group_chunks, group_bp = [], 0, 0
+                    if -(-c.length // L) <= window_chunks:
+                        short.append(c)
                         continue
                     points = split_points([c.plus, c.minus], c.length, L, window_chunks)
                     for w0, w1 in zip(points, points[1:]):
@@ -238,8 +231,10 @@ def geenuff_to_h5(
                         piece = _Piece(c, w0, w1, seq)
                         a, b = piece.span(L)
                         yield partial(_label_job, [piece], L, rows, datasets, flags, X), b - a
-                if group:
-                    yield partial(_label_job, group, L, rows, datasets, flags, X), group_bp
+                for group in grouped(short, lambda c: -(-c.length // L), window_chunks):
+                    pieces = [_Piece(c, 0, -(-c.length // L), db.sequence(c, 0, c.length) if X is not None else None)
+                              for c in group]
+                    yield partial(_label_job, pieces, L, rows, datasets, flags, X), sum(c.length for c in group)
 
             with Progress(total_bp, "geenuff2h5", enabled=progress) as bar:
                 run_ordered(jobs(), threads, bar.update)

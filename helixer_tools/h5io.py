@@ -19,7 +19,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 import h5py
 import numpy as np
@@ -28,6 +28,8 @@ from zlib_ng import zlib_ng
 from . import __version__
 from .atomic import atomic_path
 from .errors import UserError
+
+T = TypeVar("T")
 
 DEFAULT_SUBSEQUENCE_LENGTH = 21384
 POOL_SIZE = 9
@@ -342,6 +344,24 @@ Job = Callable[[], list[tuple[RowDataset, int, object]]]
 def _write_all(results) -> None:
     for dataset, row, payload in results:
         dataset.write(row, payload)
+
+
+def grouped(items: Iterable[T], weight: Callable[[T], int], budget: int,
+            joins: Callable[[T, T], bool] | None = None) -> Iterator[list[T]]:
+    """Consecutive items in groups of at most ``budget`` total weight (an item heavier than that alone),
+    a new group also wherever ``joins(previous, item)`` is false: many small pieces of work (a draft
+    assembly's contigs) become few calls."""
+    group: list[T] = []
+    total = 0
+    for item in items:
+        w = weight(item)
+        if group and (total + w > budget or (joins is not None and not joins(group[-1], item))):
+            yield group
+            group, total = [], 0
+        group.append(item)
+        total += w
+    if group:
+        yield group
 
 
 def run_ordered(jobs: Iterator[tuple[Job, int]], threads: int, progress: Callable[[int], None],

@@ -28,7 +28,7 @@ import numpy as np
 from . import model as M
 from .add_coverage import column_identity, read_columns
 from .errors import UserError
-from .h5io import H5Writer, digests_of, read_all, write_digests
+from .h5io import H5Writer, digests_of, grouped, read_all, write_digests
 from .progress import Progress
 from .training_data import normalise_coverage
 
@@ -199,17 +199,9 @@ def _coverage_inputs(spec, f, path: str):
 
 def _batches(runs: Iterator[RowRun], batch_size: int) -> Iterator[list[tuple[RowRun, int, int]]]:
     """(run, first row, rows) pieces grouped into batches of at most ``batch_size`` rows."""
-    batch, size = [], 0
-    for run in runs:
-        for k in range(0, len(run.lengths), batch_size):
-            m = min(batch_size, len(run.lengths) - k)
-            if size + m > batch_size:
-                yield batch
-                batch, size = [], 0
-            batch.append((run, k, m))
-            size += m
-    if batch:
-        yield batch
+    pieces = ((run, k, min(batch_size, len(run.lengths) - k)) for run in runs
+              for k in range(0, len(run.lengths), batch_size))
+    return grouped(pieces, lambda piece: piece[2], batch_size)
 
 
 def predict_h5(model_path: str, h5_path: str, output: str, overlap: bool = False, offset: int | None = None,
@@ -295,14 +287,7 @@ def predict_h5(model_path: str, h5_path: str, output: str, overlap: bool = False
                     for (run, k, m, lo, _, _), (g, p) in zip(group, results):
                         write(run, k, m, g[k - lo:k - lo + m], p[k - lo:k - lo + m])
 
-                group, windows = [], 0
-                for piece in pieces():
-                    if group and windows + piece[-1] > budget:
-                        predict_group(group)
-                        group, windows = [], 0
-                    group.append(piece)
-                    windows += piece[-1]
-                if group:
+                for group in grouped(pieces(), lambda piece: piece[-1], budget):
                     predict_group(group)
             else:  # rows of several runs share a batch: a draft assembly's contigs are one or two rows each
                 for pieces in _batches(row_runs(seqids, start_ends), batch_size):
