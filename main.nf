@@ -15,7 +15,8 @@
  *   --route predict    genome FASTA (+ --bams for a coverage-tuned model) and --model -> base-wise predictions
  *                      (--overlap by default), padding aligned with the genome h5, and their gene models
  *                      (GFF3, helixer-post: HelixerPost's algorithm);
- *                      with --gff3 also the labels and a base-wise evaluation of the predictions against them
+ *                      with --gff3 also the labels and an evaluation of the predictions against them, base-wise and
+ *                      gene level (HTML report)
  *   --route pseudolabels  the fine-tuning guide's labels without a reference (routes 2/3): --model predicts the
  *                      genome, helixer-post makes gene models, they become labels (+ coverage with --bams),
  *                      helixer-select keeps the most confident subsequences (--keep_fraction) and helixer-split
@@ -147,9 +148,12 @@ workflow {
             // rows are joined on (seqid, start, end) by the tool
             ch_labels_by_id = HELIXER_GEENUFF2H5.out.h5.map { meta, h5 -> [ meta.id, meta, h5 ] }
             ch_predictions_by_id = HELIXER_PREDICT.out.predictions.map { meta, h5 -> [ meta.id, h5 ] }
-            HELIXER_EVALUATE(ch_labels_by_id.join(ch_predictions_by_id).map { id, meta, labels, predictions ->
-                [ meta, labels, predictions ]
-            })
+            // base-wise (labels, predictions) and gene level (the reference GFF3, helixer-post's gene models)
+            ch_gene_models_by_id = HELIXER_POST.out.gff3.map { meta, gff3 -> [ meta.id, gff3 ] }
+            HELIXER_EVALUATE(ch_labels_by_id.join(ch_predictions_by_id).join(ch_gene_models_by_id)
+                .map { id, meta, labels, predictions, gene_models ->
+                    [ meta, labels, predictions, file(meta.gff3, checkIfExists: true), gene_models ]
+                })
         }
     }
     if (training) {

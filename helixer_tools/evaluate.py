@@ -21,7 +21,7 @@ import numpy as np
 
 from .atomic import write_text
 from .errors import UserError
-from .h5io import check_same_genome, digests_of, read_all, species_of
+from .h5io import check_same_genome, digests_of, open_h5, read_all, species_of
 from .metrics import GENIC_CLASSES, PHASE_CLASSES, Scores
 from .predict import to_file_layout
 
@@ -74,11 +74,7 @@ def evaluate(labels: str, predictions: Sequence[str], names: Sequence[str] | Non
         predicted_h5 *= len(predictions)
     if len(predicted_h5) != len(predictions):
         raise UserError(f"{len(predicted_h5)} --predicted-h5 files for {len(predictions)} prediction files")
-    try:
-        lab = h5py.File(labels, "r")
-    except OSError:
-        raise UserError(f"{labels}: not an HDF5 file") from None
-    with lab:
+    with open_h5(labels) as lab:
         for name in ("data/y", "data/phases", "data/sample_weights"):
             if name not in lab:
                 raise UserError(f"{labels}: has no {name}; evaluation needs a labelled h5 (helixer-geenuff2h5)")
@@ -87,11 +83,7 @@ def evaluate(labels: str, predictions: Sequence[str], names: Sequence[str] | Non
         length = lab["data/y"].shape[1]
         results = []
         for name, path, source in zip(names, predictions, predicted_h5):
-            try:
-                pred = h5py.File(path, "r")
-            except OSError:
-                raise UserError(f"{path}: not an HDF5 file") from None
-            with pred:
+            with open_h5(path) as pred:
                 for ds in ("predictions", "predictions_phase"):
                     if ds not in pred:
                         raise UserError(f"{path}: has no {ds}; is it a predictions file (helixer-predict)?")
@@ -99,7 +91,7 @@ def evaluate(labels: str, predictions: Sequence[str], names: Sequence[str] | Non
                     raise UserError(f"{path}: subsequence length {pred['predictions'].shape[1]} differs from "
                                     f"{length} in {labels}")
                 if source is not None:
-                    with h5py.File(source, "r") as src:
+                    with open_h5(source) as src:
                         keys, genome = _row_keys(src, source), (digests_of(src), species_of(src))
                 else:
                     keys, genome = _row_keys(pred, path), (digests_of(pred), species_of(pred))
@@ -140,8 +132,10 @@ def _score(pred: h5py.File, lab: h5py.File, pairs: list[tuple[int, int]], keys: 
     return scores
 
 
-def report(results: list[Evaluation]) -> tuple[list[str], list[list]]:
-    """Metric rows with one column per predictions file, and differences to the first when several."""
+def report(results) -> tuple[list[str], list[list]]:
+    """Metric rows with one column per predictions file, and differences to the first when several.
+
+    ``results`` are base-wise (:class:`Evaluation`) or gene-level (``gene_eval.GeneEvaluation``) ones."""
     header = ["metric", *[e.name for e in results]]
     if len(results) > 1:
         header += [f"{e.name} - {results[0].name}" for e in results[1:]]
@@ -153,20 +147,32 @@ def report(results: list[Evaluation]) -> tuple[list[str], list[list]]:
     return header, rows
 
 
-def write_outputs(results: list[Evaluation], tsv: str | None, json_path: str | None, plot: str | None) -> None:
-    header, rows = report(results)
-    if tsv:
-        write_text(tsv, "\n".join(["\t".join(header)] + ["\t".join(
-            [r[0], *(f"{v:.6f}" for v in r[1:])]) for r in rows]) + "\n")
+def write_outputs(results: list[Evaluation] | None, tsv: str, json_path: str | None, plot: str | None,
+                  genes=None, html: str | None = None, inputs: dict[str, str] | None = None) -> None:
+    """The table (base-wise rows, then gene-level rows), JSON, base-wise plot and HTML report."""
+    tables = [report(r) for r in (results, genes) if r]
+    header = tables[0][0]
+    rows = [row for _, part in tables for row in part]
+    write_text(tsv, "\n".join(["\t".join(header)] + ["\t".join(
+        [r[0], *(f"{v:.6f}" for v in r[1:])]) for r in rows]) + "\n")
     if json_path:
-        data = {e.name: {"path": e.path, **e.summary(),
-                         "genic_confusion": {"classes": list(GENIC_CLASSES), "matrix": e.scores.genic.matrix.tolist()},
-                         "phase_confusion": {"classes": list(PHASE_CLASSES), "matrix": e.scores.phase.matrix.tolist()}}
-                for e in results}
+        data: dict[str, dict] = {}
+        for e in results or ():
+            data[e.name] = {"path": e.path, **e.summary(),
+                            "genic_confusion": {"classes": list(GENIC_CLASSES),
+                                                "matrix": e.scores.genic.matrix.tolist()},
+                            "phase_confusion": {"classes": list(PHASE_CLASSES),
+                                                "matrix": e.scores.phase.matrix.tolist()}}
+        for g in genes or ():
+            entry = data.setdefault(g.name, {})
+            entry.update({"gff3": g.path, **g.summary(), "gene_level_counts": {
+                level: vars(lv) for level, lv in g.levels.items()}})
         write_text(json_path, json.dumps(data, indent=1) + "\n")
-    if plot:
+    if plot and results:
         from .plots import evaluation_plot
 
         evaluation_plot(results, plot)
+    if html:
+        from .report import write_html
 
-
+        write_html(html, results, genes, inputs)

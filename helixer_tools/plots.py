@@ -1,4 +1,6 @@
-"""Plots people would rather look at than read: training curves (and, later, evaluation summaries)."""
+"""Plots people would rather look at than read: training curves, base-wise and gene-level evaluations.
+
+Each plot is written to a path (atomically) or to an open binary file (the HTML report embeds them)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,10 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: str | Path) -> None:
+def _save(fig, path) -> None:
+    if hasattr(path, "write"):
+        fig.savefig(path, dpi=120, format="png")
+        return
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, format="png")  # whatever the name (Galaxy: dataset_*.dat)
 
@@ -86,6 +91,33 @@ def evaluation_plot(results, path: str | Path) -> None:
         ax.set_xlabel("predicted")
         ax.set_ylabel("reference")
         ax.set_title(f"{e.name}\n(rows sum to 1)", fontsize=9)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
+def gene_level_plot(results, path) -> None:
+    """Sensitivity, precision and F1 of each level for each predictions file side by side."""
+    plt = _pyplot()
+    import numpy as np
+
+    from .gene_eval import LEVELS
+
+    n = len(results)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.4), sharey=True)
+    width = 0.8 / n
+    x = np.arange(len(LEVELS))
+    for ax, (what, title) in zip(axes, (("sensitivity", "sensitivity (reference found)"),
+                                        ("precision", "precision (predictions correct)"), ("f1", "F1"))):
+        for i, e in enumerate(results):
+            values = [getattr(e.levels[level], what) for level, _ in LEVELS]
+            bars = ax.bar(x + (i - (n - 1) / 2) * width, values, width, label=e.name)
+            ax.bar_label(bars, fmt="%.2f", fontsize=6, rotation=90, padding=2)
+        ax.set_xticks(x, [label for _, label in LEVELS], rotation=40, ha="right")
+        ax.set_ylim(0, 1.12)
+        ax.set_title(title)
+    axes[0].set_ylabel("gene level")
+    axes[0].legend(fontsize=8)
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)

@@ -52,8 +52,12 @@ if [[ $ALL == 1 ]]; then
         apt-get update -q > /dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm > /dev/null
     fi
     if ! command -v gt > /dev/null; then
-        say "installing GenomeTools (Debian genometools: gt gff3validator checks helixer-post's GFF3)"
+        say "installing GenomeTools (Debian genometools: gt gff3validator checks helixer-post's GFF3, gt eval checks helixer-evaluate's gene level)"
         apt-get update -q > /dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q genometools > /dev/null
+    fi
+    if ! command -v chromium > /dev/null; then
+        say "installing Chromium (Debian: renders helixer-evaluate's HTML report headless in the tests)"
+        apt-get update -q > /dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium > /dev/null
     fi
     if ! command -v minimap2 > /dev/null; then
         say "installing minimap2 (Debian: aligns simulated long reads for the long-read coverage test)"

@@ -8,12 +8,13 @@ process HELIXER_EVALUATE {
         'biocontainers/helixer-tools-evaluate:0.1.0--pyhdfd78af_0' }"
 
     input:
-    tuple val(meta), path(labels), path(predictions)
+    tuple val(meta), path(labels), path(predictions, stageAs: 'predictions?/*'), path(reference), path(gff3, stageAs: 'gene_models?/*')
 
     output:
     tuple val(meta), path("*.evaluation.tsv") , emit: table
     tuple val(meta), path("*.evaluation.json"), emit: json
-    tuple val(meta), path("*.evaluation.png") , emit: plot
+    tuple val(meta), path("*.evaluation.html"), emit: html
+    tuple val(meta), path("*.evaluation.png") , emit: plot, optional: true
     tuple val("${task.process}"), val('helixer-evaluate'), eval("helixer-evaluate --version | sed 's/^helixer-evaluate //'"), topic: versions, emit: versions_helixer_evaluate
 
     when:
@@ -22,13 +23,19 @@ process HELIXER_EVALUATE {
     script:
     def args = task.ext.args ?: ''
     def prefix = task.ext.prefix ?: "${meta.id}"
+    // base-wise (labels + predictions h5), gene level (reference + predicted GFF3s), or both;
+    // meta.names: one name per predictions file (e.g. [ 'pretrained', 'tuned' ])
+    def base_args = labels ? "--labels ${labels} --predictions ${predictions} --plot ${prefix}.evaluation.png" : ''
+    def gene_args = reference ? "--reference ${reference} --gff3 ${gff3}" : ''
+    def names_arg = meta.names ? "--names ${meta.names.join(' ')}" : ''
     """
     helixer-evaluate \\
-        --labels ${labels} \\
-        --predictions ${predictions} \\
+        ${base_args} \\
+        ${gene_args} \\
+        ${names_arg} \\
         --output ${prefix}.evaluation.tsv \\
         --json ${prefix}.evaluation.json \\
-        --plot ${prefix}.evaluation.png \\
+        --html ${prefix}.evaluation.html \\
         --threads ${task.cpus} \\
         ${args}
     """
@@ -40,6 +47,7 @@ process HELIXER_EVALUATE {
     echo ${args}
     touch ${prefix}.evaluation.tsv
     touch ${prefix}.evaluation.json
+    touch ${prefix}.evaluation.html
     touch ${prefix}.evaluation.png
     """
 }

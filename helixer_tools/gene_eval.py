@@ -1,0 +1,369 @@
+"""Gene-level evaluation: predicted gene models (GFF3) against reference gene models (GFF3).
+
+Levels, each with sensitivity (found reference features / reference features), precision (correct
+predicted features / predicted features) and F1:
+
+- **gene**: a predicted gene is correct when an unmatched reference gene has its sequence, strand, start
+  and end, and every mRNA of the one with fewer mRNAs has the exons of an mRNA of the other (all of them
+  when the numbers are equal). That is GenomeTools ``gt eval``'s rule, except that ``gt eval`` does not
+  look at the exons at all when the numbers differ (a 2-isoform gene is "found" by any 1-mRNA gene of its
+  span); here one isoform must be right;
+- **transcript**: a predicted mRNA is correct when an unmatched reference mRNA has its span, strand and
+  exons (``gt eval``'s mRNA level);
+- **exon**, **CDS exon**, **intron**: distinct features (sequence, strand, start, end) found in both
+  (``gt eval``'s collapsed exon levels at mRNA and CDS level; introns lie between a transcript's exons);
+- **intron chain**: a multi-exon transcript whose introns, all of them, are those of a transcript in
+  the other file (gffcompare's intron chain level);
+- **exon bases**, **CDS bases**: bases inside exons (or CDS) of the same strand in both
+  (``gt eval``'s nucleotide levels).
+
+Transcripts are the ``mRNA`` features, and features of another type that have CDS children (files that
+call coding transcripts ``transcript``); their exons are their ``exon`` children, or, without any, their
+CDS and UTR children joined. Genes are the transcripts' parents; a transcript without one is a gene of
+its own. Genes without coding transcripts (non-coding RNA) and pseudogenes and transposable element genes
+(by type or biotype, as training masks them) are not counted: Helixer does not predict them. With regions (a BED file, or an h5 whose rows' spans are the regions, e.g. held-out
+validation data), only genes lying wholly inside one region are compared, in both files.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .errors import UserError
+from .fasta import open_binary
+from .gff import MASKED_BIOTYPES, MASKED_GENE_TYPES
+
+log = logging.getLogger("helixer_tools")
+
+LEVELS = (("gene", "genes"), ("transcript", "mRNAs"), ("exon", "exons"), ("cds_exon", "CDS exons"),
+          ("intron", "introns"), ("intron_chain", "intron chains"), ("exon_bases", "exon bases"),
+          ("cds_bases", "CDS bases"))
+UTR_TYPES = {"five_prime_UTR", "three_prime_UTR", "UTR", "five_prime_utr", "three_prime_utr"}
+
+Interval = tuple[int, int]  # 1-based, inclusive
+
+
+@dataclass(frozen=True)
+class Transcript:
+    seqid: str
+    strand: str
+    start: int
+    end: int
+    exons: tuple[Interval, ...]
+    cds: tuple[Interval, ...]
+
+    @property
+    def introns(self) -> tuple[Interval, ...]:
+        return tuple((a[1] + 1, b[0] - 1) for a, b in zip(self.exons, self.exons[1:]) if b[0] > a[1] + 1)
+
+
+@dataclass
+class Gene:
+    seqid: str
+    strand: str
+    start: int
+    end: int
+    transcripts: list[Transcript] = field(default_factory=list)
+
+
+@dataclass
+class Annotation:
+    path: str
+    genes: list[Gene]
+    masked: int = 0  # pseudogenes and transposable element genes with mRNAs, not counted
+
+
+def _attributes(text: str) -> dict[str, str]:
+    out = {}
+    for item in text.strip().strip(";").split(";"):
+        key, eq, value = item.strip().partition("=")
+        if eq:
+            out[key] = value
+    return out
+
+
+def _joined(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
+    """Sorted intervals, overlapping or adjacent ones joined."""
+    out: list[list[int]] = []
+    for a, b in sorted(intervals):
+        if out and a <= out[-1][1] + 1:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return tuple((a, b) for a, b in out)
+
+
+def read_gff3(path: str | Path) -> Annotation:
+    """The coding gene models of a GFF3 file (plain or compressed)."""
+    feats: dict[str, tuple] = {}  # ID -> (type, seqid, start, end, strand, parents)
+    children: dict[str, list[tuple]] = defaultdict(list)  # parent ID -> (type, start, end)
+    order: list[str] = []
+    anonymous = 0
+    with open_binary(path) as fh:
+        for number, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError:
+                raise UserError(f"{path}: line {number}: not UTF-8 text (is this a GFF3 file?)") from None
+            if line.startswith("##FASTA"):
+                break
+            if not line.strip() or line.startswith("#"):
+                continue
+            cols = line.split("\t")
+            if len(cols) != 9:
+                raise UserError(f"{path}: line {number}: {len(cols)} tab-separated columns, GFF3 has 9")
+            try:
+                start, end = int(cols[3]), int(cols[4])
+            except ValueError:
+                raise UserError(f"{path}: line {number}: start and end must be integers, not "
+                                f"{cols[3]!r} and {cols[4]!r}") from None
+            if start < 1 or end < start:
+                raise UserError(f"{path}: line {number}: start {start} and end {end} are not a 1-based range")
+            if cols[6] not in "+-" or len(cols[6]) != 1:
+                continue  # unstranded features are not gene models (as gt eval skips them)
+            attrs = _attributes(cols[8])
+            parents = tuple(p for p in attrs.get("Parent", "").split(",") if p)
+            ident = attrs.get("ID")
+            if ident is None:
+                anonymous += 1
+                ident = f"\0{anonymous}"
+            if ident not in feats:
+                biotype = next((attrs[k] for k in ("gene_biotype", "biotype", "gene_type") if k in attrs), "")
+                feats[ident] = (cols[2], cols[0], start, end, cols[6], parents, number, biotype)
+                order.append(ident)
+            elif feats[ident][0] == cols[2] and feats[ident][5] == parents:
+                # one feature over several lines (GFF3's discontinuous features, e.g. NCBI's CDS): one span
+                f = feats[ident]
+                feats[ident] = (f[0], f[1], min(f[2], start), max(f[3], end), *f[4:])
+            else:
+                raise UserError(f"{path}: line {number}: ID {ident} is used before (line {feats[ident][6]}) for "
+                                "another feature")
+            for p in parents:
+                children[p].append((cols[2], start, end))
+    genes: dict[str, Gene] = {}
+    gene_order: list[str] = []
+    masked = set()
+    for ident in order:
+        ftype, seqid, start, end, strand, parents, _, _ = feats[ident]
+        kids = children.get(ident, ())
+        if ftype != "mRNA" and not any(k[0] == "CDS" for k in kids):
+            continue
+        if any(p in feats and _masked(feats[p]) for p in parents):
+            masked.update(parents)
+            continue
+        exons = _joined((a, b) for t, a, b in kids if t == "exon")
+        if not exons:
+            exons = _joined((a, b) for t, a, b in kids if t == "CDS" or t in UTR_TYPES)
+        if not exons:
+            continue  # an mRNA without parts cannot be compared
+        t = Transcript(seqid, strand, start, end, exons, _joined((a, b) for t, a, b in kids if t == "CDS"))
+        for parent in parents or (ident,):
+            if parent not in genes:
+                g = feats.get(parent, (None, seqid, start, end, strand))
+                genes[parent] = Gene(g[1], g[4], g[2], g[3])
+                gene_order.append(parent)
+            genes[parent].transcripts.append(t)
+    return Annotation(str(path), [genes[g] for g in gene_order], len(masked))
+
+
+def _masked(feat: tuple) -> bool:
+    """Pseudogenes and transposable element genes, by type or biotype (as training masks them)."""
+    return feat[0] in MASKED_GENE_TYPES or any(b in feat[7] for b in MASKED_BIOTYPES)
+
+
+def within(annotation: Annotation, regions: dict[str, list[Interval]] | None) -> list[Gene]:
+    """The genes wholly inside one of the regions (1-based, inclusive, sorted per sequence); all without."""
+    if regions is None:
+        return annotation.genes
+    import bisect
+
+    kept = []
+    for g in annotation.genes:
+        spans = regions.get(g.seqid)
+        if not spans:
+            continue
+        i = bisect.bisect_right(spans, (g.start, float("inf"))) - 1
+        if i >= 0 and spans[i][0] <= g.start and g.end <= spans[i][1]:
+            kept.append(g)
+    return kept
+
+
+@dataclass
+class Level:
+    """One level's counts: reference features found, of all; predicted features correct, of all."""
+
+    found: int
+    reference: int
+    correct: int
+    predicted: int
+
+    @property
+    def sensitivity(self) -> float:
+        return self.found / self.reference if self.reference else 0.0
+
+    @property
+    def precision(self) -> float:
+        return self.correct / self.predicted if self.predicted else 0.0
+
+    @property
+    def f1(self) -> float:
+        s, p = self.sensitivity, self.precision
+        return 2 * s * p / (s + p) if s + p else 0.0
+
+
+def _same_chains(a: Gene, b: Gene) -> bool:
+    """Every mRNA of the gene with fewer mRNAs is one of the other's (exon chains; all when equal in number)."""
+    fewer, more = sorted((Counter(t.exons for t in g.transcripts) for g in (a, b)), key=lambda c: c.total())
+    return not fewer - more
+
+
+def _distinct(genes: Sequence[Gene], what) -> set:
+    return {(t.seqid, t.strand, *x) for g in genes for t in g.transcripts for x in what(t)}
+
+
+def _sets(found: set, ref: set, pred: set) -> Level:
+    return Level(len(found), len(ref), len(found), len(pred))
+
+
+def _bases(genes: Sequence[Gene], what) -> dict[tuple[str, str], tuple[Interval, ...]]:
+    per: dict[tuple[str, str], list[Interval]] = defaultdict(list)
+    for g in genes:
+        for t in g.transcripts:
+            per[(t.seqid, t.strand)].extend(what(t))
+    return {k: _joined(v) for k, v in per.items()}
+
+
+def _overlap(a: tuple[Interval, ...], b: tuple[Interval, ...]) -> int:
+    i = j = total = 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if lo <= hi:
+            total += hi - lo + 1
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return total
+
+
+def _base_level(ref: Sequence[Gene], pred: Sequence[Gene], what) -> Level:
+    r, p = _bases(ref, what), _bases(pred, what)
+    both = sum(_overlap(v, p[k]) for k, v in r.items() if k in p)
+    size = lambda d: sum(b - a + 1 for v in d.values() for a, b in v)  # noqa: E731
+    return Level(both, size(r), both, size(p))
+
+
+def compare(ref: Sequence[Gene], pred: Sequence[Gene]) -> dict[str, Level]:
+    """Every level of :data:`LEVELS` for predicted genes against reference genes."""
+    by_span: dict[tuple, list[int]] = defaultdict(list)
+    for i, g in enumerate(ref):
+        by_span[(g.seqid, g.strand, g.start, g.end)].append(i)
+    matched: set[int] = set()
+    for g in pred:
+        for i in by_span.get((g.seqid, g.strand, g.start, g.end), ()):
+            if i not in matched and _same_chains(g, ref[i]):
+                matched.add(i)
+                break
+    levels = {"gene": Level(len(matched), len(ref), len(matched), len(pred))}
+
+    key = lambda t: (t.seqid, t.strand, t.start, t.end, t.exons)  # noqa: E731
+    r_t = Counter(key(t) for g in ref for t in g.transcripts)
+    p_t = Counter(key(t) for g in pred for t in g.transcripts)
+    hits = sum(min(n, p_t[k]) for k, n in r_t.items())
+    levels["transcript"] = Level(hits, sum(r_t.values()), hits, sum(p_t.values()))
+
+    for name, what in (("exon", lambda t: t.exons), ("cds_exon", lambda t: t.cds), ("intron", lambda t: t.introns)):
+        r, p = _distinct(ref, what), _distinct(pred, what)
+        levels[name] = _sets(r & p, r, p)
+
+    chain = lambda t: (t.seqid, t.strand, t.introns)  # noqa: E731
+    r_c = [chain(t) for g in ref for t in g.transcripts if len(t.exons) > 1]
+    p_c = [chain(t) for g in pred for t in g.transcripts if len(t.exons) > 1]
+    r_set, p_set = set(r_c), set(p_c)
+    levels["intron_chain"] = Level(sum(c in p_set for c in r_c), len(r_c), sum(c in r_set for c in p_c), len(p_c))
+
+    levels["exon_bases"] = _base_level(ref, pred, lambda t: t.exons)
+    levels["cds_bases"] = _base_level(ref, pred, lambda t: t.cds)
+    return levels
+
+
+@dataclass
+class GeneEvaluation:
+    name: str
+    path: str
+    levels: dict[str, Level]
+    genes: int  # predicted genes compared
+
+    def summary(self) -> dict[str, float]:
+        out = {}
+        for level, _ in LEVELS:
+            lv = self.levels[level]
+            out[f"{level}_sensitivity"] = lv.sensitivity
+            out[f"{level}_precision"] = lv.precision
+            out[f"{level}_f1"] = lv.f1
+        return out
+
+
+def regions_of(path: str) -> dict[str, list[Interval]]:
+    """Regions from a BED file (0-based, half-open) or from an h5's rows (their spans), joined per sequence."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as e:
+        raise UserError(f"{path}: cannot open: {e.strerror}") from None
+    spans: dict[str, list[Interval]] = defaultdict(list)
+    if head == b"\x89HDF\r\n\x1a\n":
+        from .h5io import open_h5, read_all
+
+        with open_h5(path) as f:
+            if "data/seqids" not in f or "data/start_ends" not in f:
+                raise UserError(f"{path}: has no data/seqids and data/start_ends to take regions from")
+            for s, (a, b) in zip(read_all(f["data/seqids"]), read_all(f["data/start_ends"])):
+                seqid = s.decode() if isinstance(s, bytes) else str(s)
+                spans[seqid].append((min(int(a), int(b)) + 1, max(int(a), int(b))))
+    else:
+        with open_binary(path) as fh:
+            for number, raw in enumerate(fh, 1):
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                if not line.strip() or line.startswith(("#", "track", "browser")):
+                    continue
+                cols = line.split("\t")
+                try:
+                    a, b = int(cols[1]), int(cols[2])
+                except (IndexError, ValueError):
+                    raise UserError(f"{path}: line {number}: not BED (sequence, start, end, tab-separated)") from None
+                if a < 0 or b <= a:
+                    raise UserError(f"{path}: line {number}: start {a} and end {b} are not a BED range")
+                spans[cols[0]].append((a + 1, b))
+    if not spans:
+        raise UserError(f"{path}: holds no regions")
+    return {k: list(_joined(v)) for k, v in spans.items()}
+
+
+def evaluate_gff3(reference: str, predictions: Sequence[str], names: Sequence[str],
+                  regions: str | None = None) -> list[GeneEvaluation]:
+    """Each predicted GFF3 against the reference, on the genes inside ``regions`` (all without)."""
+    spans = regions_of(regions) if regions else None
+    ref_ann = read_gff3(reference)
+    ref = within(ref_ann, spans)
+    if not ref_ann.genes:
+        raise UserError(f"{reference}: has no coding gene models (mRNAs with exons or CDS) to compare with")
+    if not ref:
+        raise UserError(f"{reference}: none of its {len(ref_ann.genes)} coding genes lies inside the regions of "
+                        f"{regions}")
+    ref_seqids = {g.seqid for g in ref_ann.genes}
+    results = []
+    for name, path in zip(names, predictions):
+        ann = read_gff3(path)
+        seqids = {g.seqid for g in ann.genes}
+        if ann.genes and not seqids & ref_seqids:
+            raise UserError(f"{path}: none of its sequences ({', '.join(sorted(seqids)[:3])}) is in {reference} "
+                            f"({', '.join(sorted(ref_seqids)[:3])}); predictions of another genome?")
+        pred = within(ann, spans)
+        results.append(GeneEvaluation(name, path, compare(ref, pred), len(pred)))
+    log.info("gene level: %d reference genes%s", len(ref), f" inside the regions of {regions}" if regions else "")
+    return results

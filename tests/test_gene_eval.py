@@ -1,0 +1,310 @@
+"""Gene-level evaluation (helixer-evaluate --reference --gff3): hand-counted cases, the same counts as
+GenomeTools' gt eval on real gene models, regions, the CLI and its HTML report rendered in Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from helixer_tools.cli import evaluate as cli
+from helixer_tools.errors import UserError
+from helixer_tools.gene_eval import Gene, Transcript, compare, evaluate_gff3, read_gff3, regions_of
+
+DATA = Path(__file__).parent / "data"
+REFERENCE = DATA / "athaliana_1M" / "chr1_1M.gff3.gz"  # RefSeq, with isoforms, ncRNA genes, pseudogenes
+PREDICTED = DATA / "athaliana_1M" / "chr1_1M.predicted.gff3.gz"  # helixer-post of chr1_0-10M.model.h5
+
+REF = """##gff-version 3
+s1\tr\tgene\t100\t900\t.\t+\t.\tID=g1
+s1\tr\tmRNA\t100\t900\t.\t+\t.\tID=g1.t1;Parent=g1
+s1\tr\texon\t100\t300\t.\t+\t.\tParent=g1.t1
+s1\tr\texon\t500\t900\t.\t+\t.\tParent=g1.t1
+s1\tr\tCDS\t150\t300\t.\t+\t0\tParent=g1.t1
+s1\tr\tCDS\t500\t800\t.\t+\t2\tParent=g1.t1
+s1\tr\tgene\t2000\t2600\t.\t-\t.\tID=g2
+s1\tr\tmRNA\t2000\t2600\t.\t-\t.\tID=g2.t1;Parent=g2
+s1\tr\texon\t2000\t2600\t.\t-\t.\tParent=g2.t1
+s1\tr\tCDS\t2100\t2500\t.\t-\t0\tParent=g2.t1
+s1\tr\tgene\t3000\t3500\t.\t+\t.\tID=nc;gene_biotype=lncRNA
+s1\tr\tlnc_RNA\t3000\t3500\t.\t+\t.\tID=nc.t1;Parent=nc
+s1\tr\texon\t3000\t3500\t.\t+\t.\tParent=nc.t1
+s1\tr\tpseudogene\t4000\t4500\t.\t+\t.\tID=ps
+s1\tr\tmRNA\t4000\t4500\t.\t+\t.\tID=ps.t1;Parent=ps
+s1\tr\texon\t4000\t4500\t.\t+\t.\tParent=ps.t1
+"""
+# g1 exact; g2's end 3 bp short; a false gene on the minus strand where g1 is
+PRED = """##gff-version 3
+s1\tp\tgene\t100\t900\t.\t+\t.\tID=a
+s1\tp\tmRNA\t100\t900\t.\t+\t.\tID=a.1;Parent=a
+s1\tp\texon\t100\t300\t.\t+\t.\tParent=a.1
+s1\tp\tCDS\t150\t300\t.\t+\t0\tParent=a.1
+s1\tp\tCDS\t500\t800\t.\t+\t2\tParent=a.1
+s1\tp\texon\t500\t900\t.\t+\t.\tParent=a.1
+s1\tp\tgene\t2000\t2597\t.\t-\t.\tID=b
+s1\tp\tmRNA\t2000\t2597\t.\t-\t.\tID=b.1;Parent=b
+s1\tp\texon\t2000\t2597\t.\t-\t.\tParent=b.1
+s1\tp\tCDS\t2100\t2500\t.\t-\t0\tParent=b.1
+s1\tp\tgene\t200\t400\t.\t-\t.\tID=c
+s1\tp\tmRNA\t200\t400\t.\t-\t.\tID=c.1;Parent=c
+s1\tp\tCDS\t200\t400\t.\t-\t0\tParent=c.1
+"""
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _counts(level) -> tuple[int, int, int, int]:
+    return level.found, level.reference, level.correct, level.predicted
+
+
+def test_counts_by_hand(tmp_path):
+    ref = read_gff3(_write(tmp_path, "ref.gff3", REF))
+    assert [g.start for g in ref.genes] == [100, 2000]  # the lncRNA gene is not coding, the pseudogene masked
+    assert ref.masked == 1
+    levels = compare(ref.genes, read_gff3(_write(tmp_path, "pred.gff3", PRED)).genes)
+    assert _counts(levels["gene"]) == (1, 2, 1, 3)
+    assert _counts(levels["transcript"]) == (1, 2, 1, 3)
+    # exons: ref {100-300, 500-900, 2000-2600-}; pred {100-300, 500-900, 2000-2597-, 200-400- (from its CDS)}
+    assert _counts(levels["exon"]) == (2, 3, 2, 4)
+    assert _counts(levels["cds_exon"]) == (3, 3, 3, 4)
+    assert _counts(levels["intron"]) == (1, 1, 1, 1)
+    assert _counts(levels["intron_chain"]) == (1, 1, 1, 1)
+    assert _counts(levels["exon_bases"]) == (201 + 401 + 598, 201 + 401 + 601, 1200, 201 + 401 + 598 + 201)
+    assert _counts(levels["cds_bases"]) == (151 + 301 + 401, 853, 853, 853 + 201)
+    assert levels["gene"].sensitivity == 0.5 and levels["gene"].precision == pytest.approx(1 / 3)
+    assert levels["gene"].f1 == pytest.approx(2 * 0.5 / 3 / (0.5 + 1 / 3))
+
+
+def _gene(start, chains):
+    ts = [Transcript("s", "+", start, max(e for c in chains for _, e in c), tuple(c), tuple(c)) for c in chains]
+    return Gene("s", "+", start, ts[0].end, ts)
+
+
+def test_isoforms():
+    two = _gene(1, [((1, 10), (20, 30)), ((1, 12), (20, 30))])
+    # one right isoform of a two-isoform gene finds it; a wrong one does not (gt eval would count both:
+    # with different numbers of mRNAs it compares the spans only)
+    assert compare([two], [_gene(1, [((1, 12), (20, 30))])])["gene"].found == 1
+    assert compare([two], [_gene(1, [((1, 5), (20, 30))])])["gene"].found == 0
+    # the same number of mRNAs: all must agree
+    assert compare([two], [_gene(1, [((1, 12), (20, 30)), ((1, 10), (20, 30))])])["gene"].found == 1
+    assert compare([two], [_gene(1, [((1, 12), (20, 30)), ((1, 11), (20, 30))])])["gene"].found == 0
+    # each reference gene is found once, however many predicted genes equal it
+    one = _gene(1, [((1, 10), (20, 30))])
+    assert _counts(compare([one], [one, one])["gene"]) == (1, 1, 1, 2)
+    assert _counts(compare([one], [one, one])["intron_chain"]) == (1, 1, 2, 2)
+
+
+def test_regions(tmp_path):
+    bed = _write(tmp_path, "r.bed", "track name=x\ns1\t0\t1000\ns1\t1990\t2599\n")
+    assert regions_of(str(bed)) == {"s1": [(1, 1000), (1991, 2599)]}
+    (res,) = evaluate_gff3(str(_write(tmp_path, "ref.gff3", REF)), [str(_write(tmp_path, "p.gff3", PRED))], ["p"],
+                           str(bed))
+    # g2 (2000-2600) sticks out of the second region, b (2000-2597) does not
+    assert _counts(res.levels["gene"]) == (1, 1, 1, 3)
+    h5 = tmp_path / "rows.h5"
+    with h5py.File(h5, "w") as f:  # two rows of each strand: 0-1000 and 1000-2000, minus strand reversed
+        f["data/seqids"] = np.array([b"s1"] * 4)
+        f["data/start_ends"] = np.array([[0, 1000], [1000, 2000], [2000, 1000], [1000, 0]])
+    assert regions_of(str(h5)) == {"s1": [(1, 2000)]}
+
+
+def test_read_errors(tmp_path):
+    with pytest.raises(UserError, match=r"bad.gff3: line 2: 8 tab-separated columns"):
+        read_gff3(_write(tmp_path, "bad.gff3", "##gff-version 3\ns1\tr\tgene\t1\t9\t.\t+\t.\n"))
+    with pytest.raises(UserError, match=r"dup.gff3: line 3: ID g1 is used before \(line 2\) for another"):
+        read_gff3(_write(tmp_path, "dup.gff3", "##gff-version 3\ns1\tr\tgene\t1\t9\t.\t+\t.\tID=g1\ns1\tr\tmRNA\t1\t9\t.\t+\t.\tID=g1\n"))
+    # CDS parts sharing one ID (NCBI) are one feature, not a duplicate
+    text = REF.replace("Parent=g1.t1\ns1\tr\tCDS\t500", "Parent=g1.t1;ID=cds1\ns1\tr\tCDS\t500")
+    text = text.replace("CDS\t150\t300\t.\t+\t0\tParent=g1.t1", "CDS\t150\t300\t.\t+\t0\tID=cds1;Parent=g1.t1")
+    assert read_gff3(_write(tmp_path, "cds.gff3", text)).genes[0].transcripts[0].cds == ((150, 300), (500, 800))
+    with pytest.raises(UserError, match="none of its sequences"):
+        evaluate_gff3(str(_write(tmp_path, "ref.gff3", REF)), [str(_write(tmp_path, "o.gff3", PRED.replace("s1", "chr1")))],
+                      ["o"])
+
+
+# --- the same counts as GenomeTools' gt eval ---------------------------------------------------------------
+
+def _gff3_of(genes) -> str:
+    """Gene models written plainly (gene, mRNA, exon, CDS), for gt eval."""
+    lines = ["##gff-version 3"]
+    for i, g in enumerate(genes):
+        lines.append(f"{g.seqid}\tt\tgene\t{g.start}\t{g.end}\t.\t{g.strand}\t.\tID=g{i}")
+        for j, t in enumerate(g.transcripts):
+            lines.append(f"{t.seqid}\tt\tmRNA\t{t.start}\t{t.end}\t.\t{t.strand}\t.\tID=g{i}.t{j};Parent=g{i}")
+            lines += [f"{t.seqid}\tt\texon\t{a}\t{b}\t.\t{t.strand}\t.\tParent=g{i}.t{j}" for a, b in t.exons]
+            lines += [f"{t.seqid}\tt\tCDS\t{a}\t{b}\t.\t{t.strand}\t0\tParent=g{i}.t{j}" for a, b in t.cds]
+    return "\n".join(lines) + "\n"
+
+
+def _perturbed(genes) -> list[Gene]:
+    """The reference with every kind of error, deterministically: genes dropped, ends moved, introns moved,
+    isoforms dropped, strands flipped, and false genes added."""
+    out = []
+    for i, g in enumerate(genes):
+        kind = i % 8
+        ts = list(g.transcripts)
+        if kind == 0:
+            continue
+        if kind == 1:  # the first exon starts 5 bp earlier: gene, mRNA and that exon wrong
+            ts = [Transcript(t.seqid, t.strand, t.start - 5, t.end, ((t.exons[0][0] - 5, t.exons[0][1]),) + t.exons[1:],
+                             t.cds) for t in ts]
+            g = Gene(g.seqid, g.strand, g.start - 5, g.end, ts)
+        elif kind == 2 and len(ts) > 1:  # one isoform fewer
+            g = Gene(g.seqid, g.strand, g.start, g.end, ts[:-1])
+        elif kind == 3 and len(ts[0].exons) > 2:  # an internal exon 2 bp shorter: an intron moves
+            t = ts[0]
+            e = t.exons[1]
+            ts[0] = Transcript(t.seqid, t.strand, t.start, t.end, t.exons[:1] + ((e[0] + 2, e[1]),) + t.exons[2:], t.cds)
+            g = Gene(g.seqid, g.strand, g.start, g.end, ts)
+        elif kind == 4:  # the other strand
+            s = "-" if g.strand == "+" else "+"
+            g = Gene(g.seqid, s, g.start, g.end, [Transcript(t.seqid, s, t.start, t.end, t.exons, t.cds) for t in ts])
+        elif kind == 5:  # and a false gene beside it
+            out.append(Gene(g.seqid, "+", g.end + 40, g.end + 400, [
+                Transcript(g.seqid, "+", g.end + 40, g.end + 400, ((g.end + 40, g.end + 120), (g.end + 300, g.end + 400)),
+                           ((g.end + 60, g.end + 120), (g.end + 300, g.end + 350)))]))
+        out.append(g)
+    return out
+
+
+_GT_LINE = re.compile(r"^(gene|mRNA|exon) (sensitivity|specificity) \((mRNA|CDS) level(, all, collapsed)?\):\s+"
+                      r"[\d.]+% \((\d+)/(\d+)\)")
+_GT_NUC = re.compile(r"^nucleotide (sensitivity|specificity) \((mRNA|CDS) level\):.*TP=(\d+)/\(TP=\d+ \+ (FN|FP)=(\d+)\)")
+
+
+def _gt_eval(reference: Path, prediction: Path, tmp_path: Path) -> dict:
+    sorted_files = []
+    for path in (reference, prediction):
+        out = tmp_path / f"{path.stem}.sorted.gff3"
+        with open(out, "w") as fh:
+            subprocess.run(["gt", "gff3", "-sort", "-tidy", "-retainids", str(path)], stdout=fh, check=True,
+                           stderr=subprocess.DEVNULL)
+        sorted_files.append(out)
+    text = subprocess.run(["gt", "eval", "-nuc", *map(str, sorted_files)], capture_output=True, text=True,
+                          check=True).stdout
+    got = {}
+    for line in text.splitlines():
+        m = _GT_LINE.match(line)
+        if m and m.group(3) == "mRNA" or m and m.group(1) == "exon":
+            what, kind, level, collapsed, tp, n = m.groups()
+            if what == "exon" and not collapsed:
+                continue
+            name = {"gene": "gene", "mRNA": "transcript", "exon": "exon" if level == "mRNA" else "cds_exon"}[what]
+            got[(name, kind)] = (int(tp), int(n))
+        m = _GT_NUC.match(line)
+        if m:
+            kind, level, tp, _, other = m.groups()
+            got[("exon_bases" if level == "mRNA" else "cds_bases", kind)] = (int(tp), int(tp) + int(other))
+    return got
+
+
+def _ours(levels) -> dict:
+    out = {}
+    for name in ("gene", "transcript", "exon", "cds_exon", "exon_bases", "cds_bases"):
+        lv = levels[name]
+        out[(name, "sensitivity")] = (lv.found, lv.reference)
+        out[(name, "specificity")] = (lv.correct, lv.predicted)
+    return out
+
+
+@pytest.mark.skipif(shutil.which("gt") is None, reason="GenomeTools (gt) not installed (scripts/setup.sh --all)")
+@pytest.mark.parametrize("which", ["helixer-post", "perturbed reference"])
+def test_same_counts_as_gt_eval(tmp_path, which):
+    """gt eval counts every gene and mRNA; ours only coding genes that are not pseudogenes. So gt reads the
+    reference's coding genes as we read them (written plainly); the prediction is the file itself."""
+    ref = read_gff3(REFERENCE)
+    assert len(ref.genes) == 305 and ref.masked == 2  # of RefSeq's 375 genes: ncRNA genes and pseudogenes out
+    ref_file = _write(tmp_path, "reference.gff3", _gff3_of(ref.genes))
+    if which == "helixer-post":
+        pred_file, pred = PREDICTED, read_gff3(PREDICTED).genes
+    else:
+        pred = _perturbed(ref.genes)
+        pred_file = _write(tmp_path, "perturbed.gff3", _gff3_of(pred))
+    ours = _ours(compare(read_gff3(ref_file).genes, pred))
+    theirs = _gt_eval(ref_file, pred_file, tmp_path)
+    assert len(theirs) == 12
+    assert ours == theirs
+    if which == "perturbed reference":  # the comparison is not trivial: every level has hits and misses
+        assert all(0 < tp < n for tp, n in theirs.values()), theirs
+
+
+# --- the command line and the report ------------------------------------------------------------------------
+
+def test_cli_gene_level(tmp_path, capsys):
+    ref, pred = _write(tmp_path, "ref.gff3", REF), _write(tmp_path, "pred.gff3", PRED)
+    out = tmp_path / "e.tsv"
+    assert cli.main(["--reference", str(ref), "--gff3", str(ref), str(pred), "--names", "self", "pred",
+                     "--output", str(out), "--json", str(tmp_path / "e.json"), "--html", str(tmp_path / "e.html")]) == 0
+    rows = {r.split("\t")[0]: r.split("\t")[1:] for r in out.read_text().splitlines()}
+    assert rows["metric"] == ["self", "pred", "pred - self"]
+    assert [float(v) for v in rows["gene_sensitivity"]] == [1.0, 0.5, -0.5]
+    data = json.loads((tmp_path / "e.json").read_text())
+    assert data["pred"]["gene_level_counts"]["exon"] == {"found": 2, "reference": 3, "correct": 2, "predicted": 4}
+    assert "<table>" in (tmp_path / "e.html").read_text()
+    for argv, message in (
+            ([], "nothing to evaluate"),
+            (["--reference", str(ref)], "--reference and --gff3 go together"),
+            (["--reference", str(ref), "--gff3", str(pred), "--labels", "x.h5", "--predictions", "a.h5", "b.h5"],
+             "2 --predictions but 1 --gff3"),
+            (["--reference", str(ref), "--gff3", str(pred), "--plot", str(tmp_path / "p.png")], "--plot shows"),
+            (["--reference", str(ref), "--gff3", str(pred), "--names", "a", "b"], "2 --names for 1")):
+        capsys.readouterr()
+        assert cli.main([*argv, "--output", str(tmp_path / "x.tsv")]) == 1
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "x.tsv").exists()
+
+
+def _chromium() -> str | None:
+    return next((shutil.which(n) for n in ("chromium", "chromium-browser", "chromium-headless-shell")
+                 if shutil.which(n)), None)
+
+
+@pytest.mark.skipif(_chromium() is None, reason="Chromium not installed (scripts/setup.sh --all)")
+def test_report_renders_in_chromium(tmp_path):
+    """The HTML report opened in headless Chromium: its tables are there and every plot decodes as an image."""
+    from helixer_tools.evaluate import evaluate
+
+    labels = Path(__file__).parents[1] / "galaxy" / "test-data" / "micromonas_small.labels.h5"
+    predictions = labels.with_name("micromonas_small.predictions.h5")
+    ref, pred = _write(tmp_path, "ref.gff3", REF), _write(tmp_path, "pred.gff3", PRED)
+    from helixer_tools.gene_eval import evaluate_gff3 as gene_level
+    from helixer_tools.report import write_html
+
+    base = evaluate(str(labels), [str(predictions)] * 2, ["pretrained", "tuned"])
+    genes = gene_level(str(ref), [str(pred), str(ref)], ["pretrained", "tuned"])
+    report = tmp_path / "report.html"
+    write_html(str(report), base, genes, {"reference": str(ref)})
+    probe = tmp_path / "probe.html"  # the report plus a script that records what the browser made of it
+    probe.write_text(report.read_text().replace("</body>", """<script>
+document.body.dataset.images = Array.from(document.images).map(i => i.complete ? i.naturalWidth + 'x' + i.naturalHeight : 'x').join(' ');
+document.body.dataset.rows = Array.from(document.querySelectorAll('table')).map(t => t.rows.length).join(' ');
+</script></body>"""))
+    dom = subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
+                          "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    images = re.search(r'data-images="([^"]*)"', dom).group(1).split()
+    assert len(images) == 2
+    for size in images:  # decoded, and as large as matplotlib drew them (15 x 4.4 in and wider at 120 dpi)
+        w, h = map(int, size.split("x"))
+        assert w >= 1000 and h >= 400, images
+    rows = [int(n) for n in re.search(r'data-rows="([^"]*)"', dom).group(1).split()]
+    # summary (6 metrics), gene level F1, sensitivity, precision (8 levels each), base-wise (10 metrics); + headers
+    assert rows == [7, 9, 9, 9, 11]
+    assert "tuned − pretrained" in dom or "tuned &minus; pretrained" in dom
+    shot = tmp_path / "shot.png"
+    subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,2400",
+                    f"--screenshot={shot}", report.as_uri()], capture_output=True, timeout=120)
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(shot).convert("L"))
+    assert (pixels < 128).mean() > 0.01  # text and plots drawn, not a blank page
