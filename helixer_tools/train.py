@@ -14,8 +14,11 @@ Routes (one explicit choice; each takes only the options that make sense for it)
 
 The loss is upstream's: categorical cross-entropy, 0.8 genic + 0.2 phase, weighted per step (see
 training_data). The model is validated every ``check_every`` batches and at each epoch end; the
-checkpoint is written whenever validation genic F1 improves, and training stops after ``patience``
-checks without improvement.
+checkpoint is written whenever the checkpoint metric improves (by default the mean of validation genic
+and phase F1; upstream's is genic F1 alone, which let phase fall while genic F1 rose), and training stops
+after ``patience`` checks without improvement. Fine-tuning validates the starting model first (check 0): the output is
+never worse on the validation data than where training began. The new layers of ``head`` and
+``coverage`` start as the pretrained output layer (:func:`warm_head`), unless asked to start at random.
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ JOIN_POINTS = ("last-lstm", "before-last-lstm")
 DEFAULT_JOIN = "last-lstm"
 RECOMMENDED_CLASS_WEIGHTS = (0.7, 1.6, 1.2, 1.2)
 RECOMMENDED_TRANSITION_WEIGHTS = (1, 12, 3, 1, 12, 3)
+PRETRAINED_OUTPUT = "pretrained output layer"  # key of the weights a new head starts from
+# what a check must improve to be saved: validation genic F1 (upstream), or the mean of genic and phase F1
+CHECKPOINT_METRICS = {"genic": lambda s: s["genic_f1"], "genic+phase": lambda s: (s["genic_f1"] + s["phase_f1"]) / 2}
 
 
 @dataclass
@@ -63,6 +69,7 @@ class TrainOptions:
     check_every: int | None = None  # batches; None: at epoch ends only
     class_weights: tuple | None = None
     transition_weights: tuple | None = None
+    checkpoint_metric: str = "genic+phase"
     seed: int = 0
     threads: int = 1
 
@@ -78,6 +85,8 @@ class TrainOptions:
                 raise UserError(f"{name.replace('_', ' ')} must be finite and not negative: {list(values)}")
         if self.class_weights is not None and not any(self.class_weights):
             raise UserError("class weights are all zero: nothing would be learned")
+        if self.checkpoint_metric not in CHECKPOINT_METRICS:
+            raise UserError(f"checkpoint metric {self.checkpoint_metric!r} is not one of {', '.join(CHECKPOINT_METRICS)}")
         if self.optimizer not in ("adamw", "adam"):
             raise UserError(f"optimizer {self.optimizer!r} is not adamw or adam")
         for name in ("epochs", "batch_size", "val_batch_size", "patience"):
@@ -125,20 +134,59 @@ def _trunk_weights(weights: dict, trunk: Trunk, join: int) -> dict:
     return {name: weights[name] for name in M.trunk_layer_names(trunk, join) if name in weights}
 
 
-def head_spec(pretrained: str, hidden_units: int = 0) -> tuple[ModelSpec, dict]:
+def _head_weights(weights: dict, trunk: Trunk, head: Head, fresh: bool) -> tuple[dict, str]:
+    """The trunk's layers, and the pretrained output layer to start the new layers from (see
+    :func:`warm_head`) unless ``fresh`` or the new layers join before the last BiLSTM layer."""
+    kept = _trunk_weights(weights, trunk, head.join_lstm_layers)
+    if fresh or head.join_lstm_layers != trunk.lstm_layers or "dense" not in weights:
+        return kept, "random"
+    return {**kept, PRETRAINED_OUTPUT: weights["dense"]}, "pretrained output layer"
+
+
+def head_spec(pretrained: str, hidden_units: int = 0, fresh: bool = False) -> tuple[ModelSpec, dict]:
     spec, weights = _pretrained(pretrained)
     head = Head(join_lstm_layers=spec.trunk.lstm_layers, hidden_units=hidden_units)
-    return (ModelSpec(trunk=spec.trunk, head=head, route="head", provenance=_provenance(pretrained)),
-            _trunk_weights(weights, spec.trunk, head.join_lstm_layers))
+    weights, init = _head_weights(weights, spec.trunk, head, fresh)
+    return (ModelSpec(trunk=spec.trunk, head=head, route="head",
+                      provenance={**_provenance(pretrained), "new_layers_from": init}), weights)
 
 
 def coverage_spec(pretrained: str, hidden_units: int = 0, norm: str = "log", join_at: str = DEFAULT_JOIN,
-                  prefix: str = "rnaseq") -> tuple[ModelSpec, dict]:
+                  prefix: str = "rnaseq", fresh: bool = False) -> tuple[ModelSpec, dict]:
     spec, weights = _pretrained(pretrained)
     head = Head(join_lstm_layers=_join(spec.trunk, join_at, pretrained), hidden_units=hidden_units,
                 coverage=Coverage(prefix=prefix, channels=1, norm=norm))  # channels set from the data
-    return (ModelSpec(trunk=spec.trunk, head=head, route="coverage", provenance=_provenance(pretrained)),
-            _trunk_weights(weights, spec.trunk, head.join_lstm_layers))
+    weights, init = _head_weights(weights, spec.trunk, head, fresh)
+    return (ModelSpec(trunk=spec.trunk, head=head, route="coverage",
+                      provenance={**_provenance(pretrained), "new_layers_from": init}), weights)
+
+
+def warm_head(net, weights: dict) -> dict:
+    """New layers that start as the pretrained output layer ``W, b`` (features -> pool * 8 logits), so that
+    fine-tuning starts where the pretrained model is instead of at random: what it knew of UTRs and phase
+    is kept while the rest is learned, rather than relearned from nothing (the randomly initialised head
+    of upstream's --fine-tune had lost most of both after the epochs the pretrained model had).
+
+    Without a hidden layer the new final layer is ``W`` (zero rows for the coverage features): the
+    pretrained model exactly. With ``h`` hidden (linear) units, hidden and final layer start as the best
+    rank-``h`` factorisation of ``W`` (truncated SVD; exact when ``h`` >= rank ``W``), coverage rows zero;
+    hidden units beyond the rank keep their random weights into a zero row, so they start silent."""
+    W, b = (np.asarray(a, dtype=np.float32) for a in weights.pop(PRETRAINED_OUTPUT))
+    layers = {layer.name: layer for layer in M.weighted_layers(net)}
+    d = W.shape[0]
+    if "hidden" not in layers:
+        final = np.zeros((layers["dense"].weights[0].shape[0], W.shape[1]), np.float32)
+        final[:d] = W
+        return {**weights, "dense": [final, b]}
+    hidden = np.asarray(layers["hidden"].get_weights()[0], np.float32)  # (features, h), randomly initialised
+    u, sv, vt = np.linalg.svd(W, full_matrices=False)
+    k = min(hidden.shape[1], len(sv))
+    first = hidden.copy()
+    first[:, :k] = 0.0
+    first[:d, :k] = u[:, :k] * np.sqrt(sv[:k])
+    final = np.zeros((hidden.shape[1], W.shape[1]), np.float32)
+    final[:k] = np.sqrt(sv[:k])[:, None] * vt[:k]
+    return {**weights, "hidden": [first, np.zeros(hidden.shape[1], np.float32)], "dense": [final, b]}
 
 
 def resume_spec(checkpoint: str, head_only: bool = False, coverage_norm: str | None = None) -> tuple[ModelSpec, dict]:
@@ -260,6 +308,8 @@ def train(spec: ModelSpec, weights: dict | None, training: Sequence[str], valida
     net = M.build(spec)
     if weights is not None:
         source = spec.provenance.get("resumed_from") or spec.provenance.get("pretrained") or "model"
+        if PRETRAINED_OUTPUT in weights:
+            weights = warm_head(net, weights)
         M.set_weights(net, weights, source, new={"dense", "hidden"} if spec.head else set())
     net.compile(optimizer=_optimizer(keras, opts), loss=["categorical_crossentropy", "categorical_crossentropy"],
                 loss_weights=[0.8, 0.2], jit_compile=use_xla())
@@ -280,11 +330,20 @@ def train(spec: ModelSpec, weights: dict | None, training: Sequence[str], valida
              len(train_stream), val_stream.n_rows)
 
     table = _Table(metrics_path)
-    best, since_best, checks, seen, rows_seen = -1.0, 0, 0, 0, 0
+    metric = CHECKPOINT_METRICS[opts.checkpoint_metric]
+    best, best_scores, since_best, checks, seen, rows_seen = -1.0, {"genic_f1": -1.0}, 0, 0, 0, 0
     start = time.monotonic()
     train_time = 0.0
     stop = False
     try:
+        if weights is not None:  # fine-tuning: the starting model is the score to beat, and the fallback
+            scores = validate(net, val_stream)
+            best, best_scores = metric(scores), scores
+            M.save(net, spec, output, list(argv) if argv is not None else None)
+            table.add({"check": 0, "epoch": 0, "batch": 0, "batches_seen": 0, "train_loss": float("nan"), **scores,
+                       "saved": 1, "elapsed_s": round(time.monotonic() - start, 1)})
+            log.info("check 0 (the starting model): val loss %.4f, genic F1 %.4f, phase F1 %.4f", scores["val_loss"],
+                     scores["genic_f1"], scores["phase_f1"])
         for epoch in range(opts.epochs):
             losses: list[float] = []
             epoch_time, epoch_rows = train_time, rows_seen
@@ -307,9 +366,9 @@ def train(spec: ModelSpec, weights: dict | None, training: Sequence[str], valida
                     if end_of_epoch or (opts.check_every and seen % opts.check_every == 0):
                         checks += 1
                         scores = validate(net, val_stream)
-                        improved = scores["genic_f1"] > best
+                        improved = metric(scores) > best
                         if improved:
-                            best, since_best = scores["genic_f1"], 0
+                            best, best_scores, since_best = metric(scores), scores, 0
                             M.save(net, spec, output, list(argv) if argv is not None else None)
                         else:
                             since_best += 1
@@ -334,10 +393,13 @@ def train(spec: ModelSpec, weights: dict | None, training: Sequence[str], valida
     finally:
         train_stream.close()
         val_stream.close()
+    if weights is not None and not any(r["saved"] for r in table.rows[1:]):
+        log.warning("no check beat the starting model (validation %s %.4f): %s is the starting model",
+                    opts.checkpoint_metric, best, output)
     if plot_path is not None:
         from .plots import training_curves
 
         training_curves(table.rows, plot_path)
     bases = rows_seen * train_stream.length
-    return {"best_genic_f1": best, "checks": checks, "batches": seen,
+    return {"best_genic_f1": best_scores["genic_f1"], "best_score": best, "checks": checks, "batches": seen,
             "train_bases_per_s": bases / train_time if train_time else 0.0, "rows": table.rows}

@@ -1,87 +1,100 @@
 #!/usr/bin/env bash
-# The main job on bundled example data, the first 1 Mbp of A. thaliana chromosome 1 (tests/data):
-# the training data of the fine-tuning routes (genome h5, GeenuFF database, labels h5 aligned with the
-# genome h5, and the same with RNA-seq coverage), then fine-tuning by route 1 (the whole pretrained
-# network), route 2 (a new head on the frozen network) and route 3 (the same, reading RNA-seq coverage),
-# with metrics and training curves; last, the pretrained and the three tuned models predict the held-out
-# subsequences (with --overlap) and are scored side by side against the reference gene models; and the
-# product: gene models (GFF3) of the whole window from the route 3 model's predictions (helixer-post).
+# usage: bash scripts/example.sh [OUTPUT_DIR]        (default: example_output; a few minutes on 2 CPU cores)
+#
+# The main job, on bundled data: fine-tune a pretrained Helixer model for a genome it has not seen, by
+# the three routes of Helixer's fine-tuning guide, and show whether it helped, as gene models (GFF3) and
+# one HTML report.
+#
+#   genome     A. thaliana chromosome 1, 20-21 Mbp (tests/data/athaliana_20M): FASTA, RefSeq gene models,
+#              simulated stranded RNA-seq (BAM)
+#   pretrained a small Helixer model trained on chromosome 1, 0-10 Mbp (tests/data/athaliana_1M): it has
+#              never seen this window, as a released model has never seen your genome
+#   held out   the last 20 % of the window (helixer-split --by-region): no route trains on it; every
+#              score below is measured there
+#
+# Steps: the window's genome h5, GeenuFF database and labels (+ RNA-seq coverage); the training /
+# validation split; the pretrained model's predictions and gene models (helixer-predict, helixer-post);
+# route 1 (retrain the whole network), route 2 (a new head on the frozen network), route 3 (a new head
+# reading RNA-seq coverage too), each then predicting the window and making its gene models; last,
+# helixer-evaluate compares every model with the reference on the held-out sequence, base-wise and gene
+# level, and the route 3 model is exported for upstream Helixer.
+#
+# Outputs (OUTPUT_DIR/):
+#   pretrained.gff3, route1.gff3, route2.gff3, route3.gff3   gene models of the window from each model
+#   report.html                 the comparison, base-wise and gene level, tables and plots (open in a browser)
+#   evaluation.tsv              the same numbers as a table
+#   routeN.model.h5, routeN.metrics.tsv, routeN.training.png   each tuned model, its validation checks, curves
+#   route3.upstream.h5 (+ .pretrained.h5, _commands.txt)       the route 3 model as upstream Helixer loads it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 OUT=${1:-example_output}
 mkdir -p "$OUT"
-FASTA=tests/data/athaliana_1M/chr1_1M.fa.gz
-GFF3=tests/data/athaliana_1M/chr1_1M.gff3.gz
+DATA=tests/data/athaliana_20M
+FASTA=$DATA/chr1_20M.fa.gz
+GFF3=$DATA/chr1_20M.gff3.gz
+BAM=$DATA/chr1_20M.rnaseq.bam
+PRETRAINED=tests/data/athaliana_1M/chr1_0-10M.model.h5
 T=$(nproc)
-.venv/bin/helixer-fasta2h5 --fasta "$FASTA" --species Athaliana --output "$OUT/athaliana_1M.h5" --threads "$T"
+step() { printf '\n== %s\n' "$*"; }
+
+step "1/6 training data: genome h5, gene models, labels, RNA-seq coverage"
+.venv/bin/helixer-fasta2h5 --fasta "$FASTA" --species Athaliana --output "$OUT/genome.h5" --threads "$T"
 .venv/bin/helixer-import2geenuff --gff3 "$GFF3" --fasta "$FASTA" --species Athaliana \
-    --output "$OUT/athaliana_1M.sqlite3" --log "$OUT/athaliana_1M.import.log"
-.venv/bin/helixer-geenuff2h5 --db "$OUT/athaliana_1M.sqlite3" --h5 "$OUT/athaliana_1M.h5" \
-    --output "$OUT/athaliana_1M.labels.h5" --threads "$T"
-.venv/bin/helixer-add-coverage --h5 "$OUT/athaliana_1M.labels.h5" --bam tests/data/athaliana_1M/chr1_1M.rnaseq.bam \
-    --second-read-is-sense-strand --output "$OUT/athaliana_1M.coverage.h5" --threads "$T"
-.venv/bin/python - "$OUT/athaliana_1M.coverage.h5" <<'PY'
-import sys, json, h5py, numpy as np
-with h5py.File(sys.argv[1], "r") as f:
-    y, w, cov = f["data/y"], f["data/sample_weights"], f["evaluation/rnaseq_coverage"]
-    counts = np.zeros(4, dtype=np.int64)
-    masked = 0
-    for i in range(y.shape[0]):
-        counts += y[i].sum(axis=0)
-        masked += int((w[i] == 0).sum() - (y[i].sum(axis=1) == 0).sum())
-    total = counts.sum()
-    print(f"{sys.argv[1]}: {y.shape[0]} subsequences of {y.shape[1]} bp, both strands; bases: "
-          + ", ".join(f"{name} {100 * c / total:.1f}%" for name, c in zip(("intergenic", "UTR", "CDS", "intron"), counts))
-          + f"; {100 * masked / total:.1f}% masked as GeenuFF error regions")
-    for col in json.loads(cov.attrs["helixer_tools_columns"]):
-        print(f"coverage column {col['name']}: {col['reads']} alignments, "
-              f"{100 * col['sense_fraction']:.1f}% of the coverage on genes on their strand ({col['strandedness']})")
-PY
+    --output "$OUT/genome.sqlite3" --log "$OUT/import.log" --summary "$OUT/import_summary.tsv"
+.venv/bin/helixer-geenuff2h5 --db "$OUT/genome.sqlite3" --h5 "$OUT/genome.h5" --output "$OUT/labels.h5" --threads "$T"
+.venv/bin/helixer-add-coverage --h5 "$OUT/labels.h5" --bam "$BAM" --second-read-is-sense-strand \
+    --output "$OUT/labels.coverage.h5" --threads "$T"
 
-# Fine-tune: the window is one sequence, so it is split by region (helixer-split --by-region): blocks of
-# 10 subsequences (213,840 bp, both strands together) to training or validation, seeded; a genome of many
-# sequences is split by whole sequences (the default). The pretrained model is a small upstream Helixer
-# model trained on Micromonas pusilla (tests/data): route 1 retrains all of it, route 2 trains a new head on
-# it, route 3 one that also reads the RNA-seq coverage.
-.venv/bin/helixer-split --h5 "$OUT/athaliana_1M.coverage.h5" --output-dir "$OUT" --by-region --block-size 213840 \
+step "2/6 split: 80 % to train on, the last 20 % held out"
+# One sequence, so it is split by region: blocks of 10 subsequences (213,840 bp, both strands together).
+# A genome of many sequences is split by whole sequences (the default).
+.venv/bin/helixer-split --h5 "$OUT/labels.coverage.h5" --output-dir "$OUT" --by-region --block-size 213840 \
     --val-fraction 0.2 --seed 1 --report "$OUT/split.tsv"
-PRETRAINED=tests/data/micromonas/upstream_models/tiny.h5
-TRAIN_OPTS=(--data-dir "$OUT" --epochs 12 --patience 4 --batch-size 4 --learning-rate 1e-3 --class-weights 0.7,1.6,1.2,1.2
-            --transition-weights 1,12,3,1,12,3 --threads "$T")
-.venv/bin/helixer-train whole --pretrained "$PRETRAINED" "${TRAIN_OPTS[@]}" \
+column -t "$OUT/split.tsv"
+
+annotate() {  # MODEL NAME: predict the window, make gene models (the route 3 model reads the coverage)
+    .venv/bin/helixer-predict --model "$1" --h5 "$OUT/labels.coverage.h5" --overlap --threads "$T" \
+        --output "$OUT/$2.predictions.h5"
+    .venv/bin/helixer-post --h5 "$OUT/genome.h5" --predictions "$OUT/$2.predictions.h5" --output "$OUT/$2.gff3" \
+        --stats "$OUT/$2.post_stats.tsv" --threads "$T"
+}
+
+step "3/6 the pretrained model annotates the window"
+annotate "$PRETRAINED" pretrained
+
+step "4/6 fine-tune: route 1 (whole network), route 2 (new head), route 3 (new head + RNA-seq coverage)"
+# Each run validates the pretrained model first (check 0) and keeps a check only when it beats it (mean of
+# genic and phase F1). Route 1 changes every pretrained weight, so it takes smaller steps; the new layers
+# of routes 2 and 3 start as the pretrained output layer and take larger ones.
+TRAIN_OPTS=(--data-dir "$OUT" --epochs 10 --patience 3 --batch-size 4
+            --class-weights 0.7,1.6,1.2,1.2 --transition-weights 1,12,3,1,12,3 --threads "$T")
+.venv/bin/helixer-train whole --pretrained "$PRETRAINED" --learning-rate 1e-4 "${TRAIN_OPTS[@]}" \
     --output "$OUT/route1.model.h5" --metrics "$OUT/route1.metrics.tsv" --plot "$OUT/route1.training.png"
-.venv/bin/helixer-train head --pretrained "$PRETRAINED" --hidden-units 16 "${TRAIN_OPTS[@]}" \
+.venv/bin/helixer-train head --pretrained "$PRETRAINED" --hidden-units 16 --learning-rate 1e-3 "${TRAIN_OPTS[@]}" \
     --output "$OUT/route2.model.h5" --metrics "$OUT/route2.metrics.tsv" --plot "$OUT/route2.training.png"
-.venv/bin/helixer-train coverage --pretrained "$PRETRAINED" --hidden-units 16 "${TRAIN_OPTS[@]}" \
+.venv/bin/helixer-train coverage --pretrained "$PRETRAINED" --hidden-units 16 --learning-rate 1e-3 "${TRAIN_OPTS[@]}" \
     --output "$OUT/route3.model.h5" --metrics "$OUT/route3.metrics.tsv" --plot "$OUT/route3.training.png"
+
+step "5/6 the tuned models annotate the window"
 for route in route1 route2 route3; do
-    echo "$route: best validation genic F1 $(sort -t$'\t' -k7,7gr "$OUT/$route.metrics.tsv" | head -1 | cut -f7)" \
-         "(metrics: $OUT/$route.metrics.tsv, curves: $OUT/$route.training.png)"
+    annotate "$OUT/$route.model.h5" "$route"
 done
 
-# Did tuning help? Predict the held-out subsequences with each model, score them side by side.
-for model in pretrained route1 route2 route3; do
-    path="$OUT/$model.model.h5"
-    [ "$model" = pretrained ] && path="$PRETRAINED"
-    .venv/bin/helixer-predict --model "$path" --h5 "$OUT/validation_data.h5" --overlap --threads "$T" \
-        --output "$OUT/$model.predictions.h5"
-done
-.venv/bin/helixer-evaluate --labels "$OUT/validation_data.h5" --names pretrained route1 route2 route3 \
-    --predictions "$OUT/pretrained.predictions.h5" "$OUT/route1.predictions.h5" "$OUT/route2.predictions.h5" "$OUT/route3.predictions.h5" \
-    --output "$OUT/evaluation.tsv" --json "$OUT/evaluation.json" --plot "$OUT/evaluation.png"
-cat "$OUT/evaluation.tsv"
-echo "side by side: $OUT/evaluation.tsv, $OUT/evaluation.png"
-
-# The product: gene models of the whole window from the route 3 model (it reads the RNA-seq coverage).
-.venv/bin/helixer-predict --model "$OUT/route3.model.h5" --h5 "$OUT/athaliana_1M.coverage.h5" --overlap --threads "$T" \
-    --output "$OUT/route3.genome.predictions.h5"
-.venv/bin/helixer-post --h5 "$OUT/athaliana_1M.coverage.h5" --predictions "$OUT/route3.genome.predictions.h5" \
-    --output "$OUT/route3.gff3" --stats "$OUT/route3.post_stats.tsv" --threads "$T"
-echo "gene models of the tuned model: $OUT/route3.gff3 ($(grep -c $'\tgene\t' "$OUT/route3.gff3") genes;" \
-     "agreement with its predictions: $OUT/route3.post_stats.tsv)"
-
-# Share it: the route 3 model as upstream Helixer loads it (plus the trunk file its coverage inference needs),
-# and the exact upstream command lines.
+step "6/6 compare with the reference on the held-out sequence"
+.venv/bin/helixer-evaluate --names pretrained route1 route2 route3 \
+    --labels "$OUT/validation_data.h5" \
+    --predictions "$OUT"/{pretrained,route1,route2,route3}.predictions.h5 \
+    --reference "$GFF3" --gff3 "$OUT"/{pretrained,route1,route2,route3}.gff3 --regions "$OUT/validation_data.h5" \
+    --output "$OUT/evaluation.tsv" --json "$OUT/evaluation.json" --plot "$OUT/evaluation.png" \
+    --html "$OUT/report.html"
 .venv/bin/helixer-export-model --model "$OUT/route3.model.h5" --output "$OUT/route3.upstream.h5" \
-    --commands "$OUT/route3.upstream_commands.txt"
+    --commands "$OUT/route3.upstream_commands.txt" > /dev/null
+
+printf '\nheld-out sequence (%s), pretrained vs tuned:\n' "$(awk -F'\t' '$1=="validation" && $2!="(all)" {print $2":"$3"-"$4}' "$OUT/split.tsv" | paste -sd,)"
+awk -F'\t' 'NR == 1 || $1 ~ /^(genic_f1|phase_f1|f1_UTR|gene_f1|transcript_f1|exon_f1|intron_chain_f1|cds_bases_f1)$/ {
+    printf "%-16s", $1; for (i = 2; i <= 5; i++) printf (NR == 1 ? "%11s" : "%11.4f"), $i; print "" }' "$OUT/evaluation.tsv"
+for name in pretrained route1 route2 route3; do
+    printf '%-11s %s (%d genes)\n' "$name" "$OUT/$name.gff3" "$(grep -c $'\tgene\t' "$OUT/$name.gff3")"
+done
+echo "report: $OUT/report.html"

@@ -62,7 +62,7 @@ def run(spec, weights, train, val, out, **kw):
 
 
 def falls(summary):
-    rows = summary["rows"]
+    rows = [r for r in summary["rows"] if r["check"]]  # check 0 is the starting model, before any training
     return rows[-1]["train_loss"] < rows[0]["train_loss"] and rows[-1]["val_loss"] < rows[0]["val_loss"]
 
 
@@ -125,6 +125,69 @@ def test_coverage_route(data, tmp_path, join):
     assert tuned["hidden"][0].shape == (width, 16)
     _, pre = M.read(PRETRAINED)
     np.testing.assert_array_equal(tuned["conv1d"][0], pre["conv1d"][0])
+
+
+def _outputs(spec, weights, inputs):
+    net = M.build(spec)
+    M.set_weights(net, weights, "test")
+    return [np.asarray(o) for o in net.predict_on_batch(inputs)]
+
+
+@pytest.mark.parametrize("route,hidden", [("head", 0), ("head", 32), ("head", 8), ("coverage", 0), ("coverage", 40)])
+def test_new_layers_start_as_the_pretrained_model(route, hidden):
+    """The new head starts where the pretrained model is: exactly without a hidden layer or with one as wide as
+    the rank of the output layer (coverage rows zero, whatever the coverage), else its best factorisation."""
+    pre_spec, pre = M.read(PRETRAINED)
+    rng = np.random.default_rng(0)
+    dna = np.eye(4, dtype=np.float32)[rng.integers(0, 4, (2, 9 * 40))]
+    expected = _outputs(pre_spec, pre, dna)
+    if route == "head":
+        spec, weights = T.head_spec(str(PRETRAINED), hidden)
+        inputs = dna
+    else:
+        spec, weights = T.coverage_spec(str(PRETRAINED), hidden)
+        inputs = [dna, rng.uniform(0, 3, (2, 9 * 40, 2)).astype(np.float32)]
+    assert spec.provenance["new_layers_from"] == "pretrained output layer"
+    net = M.build(spec)
+    weights = T.warm_head(net, weights)
+    got = _outputs(spec, weights, inputs)
+    if hidden in (0, 32, 40):  # the output layer is 32 x 72: rank <= 32
+        for a, b in zip(got, expected):
+            np.testing.assert_allclose(a, b, atol=2e-5)
+    fresh, w = T.head_spec(str(PRETRAINED), hidden, fresh=True)
+    assert fresh.provenance["new_layers_from"] == "random" and T.PRETRAINED_OUTPUT not in w
+    if hidden == 8:  # rank 8 of 32: most bases called as the pretrained model calls them, unlike a random head
+        agree = lambda out: np.mean(np.argmax(out[0], -1) == np.argmax(expected[0], -1))  # noqa: E731
+        net = M.build(fresh)
+        assert agree(got) > 0.8 > agree(_outputs(fresh, M.get_weights(net), dna))
+    spec, w = T.coverage_spec(str(PRETRAINED), hidden, join_at="before-last-lstm")
+    assert spec.provenance["new_layers_from"] == "random" and T.PRETRAINED_OUTPUT not in w
+
+
+def test_check_zero_keeps_the_starting_model(data, tmp_path, caplog):
+    """Fine-tuning that cannot improve (learning rate 1e-12) returns the starting model, and says so."""
+    spec, weights = T.whole_spec(str(PRETRAINED))
+    out = tmp_path / "whole.h5"
+    summary = run(spec, weights, data["labels"], data["labels"], out, learning_rate=1e-12, optimizer="adam",
+                  patience=1)
+    rows = summary["rows"]
+    assert [(r["check"], r["saved"]) for r in rows] == [(0, 1), (1, 0)]
+    assert summary["best_score"] == pytest.approx((rows[0]["genic_f1"] + rows[0]["phase_f1"]) / 2)
+    _, tuned = M.read(out)
+    _, pre = M.read(PRETRAINED)
+    for layer in pre:
+        for a, b in zip(tuned[layer], pre[layer]):
+            np.testing.assert_array_equal(a, b)
+    assert "no check beat the starting model" in caplog.text
+
+
+def test_checkpoint_metric(data, tmp_path):
+    spec, weights = T.head_spec(str(PRETRAINED))
+    summary = run(spec, weights, data["labels"], data["labels"], tmp_path / "g.h5", checkpoint_metric="genic")
+    saved = [r for r in summary["rows"] if r["saved"]][-1]
+    assert summary["best_score"] == summary["best_genic_f1"] == saved["genic_f1"]
+    with pytest.raises(UserError, match="checkpoint metric 'phase' is not one of genic, genic\\+phase"):
+        T.TrainOptions(checkpoint_metric="phase")
 
 
 def test_resume_keeps_the_route(data, tmp_path):

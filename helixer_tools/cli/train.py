@@ -26,8 +26,12 @@ route 3). Choose one route; each takes only the options that apply to it:
 
 Pretrained models may be upstream Helixer .h5 files (e.g. land_plant_v0.3_a_0080.h5) or our checkpoints.
 The model is validated every --check-every batches and at each epoch end; the checkpoint is written
-whenever the validation genic F1 (micro-F1 over UTR, CDS and intron) improves, and training stops after
---patience checks without improvement. Each check is a row of --metrics; --plot draws them.
+whenever the --checkpoint-metric improves (default: the mean of validation genic F1, the micro-F1 over
+UTR, CDS and intron, and phase F1), and training stops after --patience checks without improvement.
+Fine-tuning validates the starting model first (check 0), so the output is never worse on the
+validation data than the pretrained model. The new layers of head and coverage start as the pretrained
+model's output layer (--fresh-head: at random, as upstream). Each check is a row of --metrics; --plot
+draws them.
 
 examples:
   helixer-train head --pretrained land_plant_v0.3_a_0080.h5 --training train.h5 --validation val.h5 \\
@@ -101,7 +105,10 @@ def _optimisation_parser() -> argparse.ArgumentParser:
                    default=32, help="validation batch size")
     g.add_argument("--epochs", "-e", type=common.positive_int, default=10000, help="most epochs to train")
     g.add_argument("--patience", type=common.positive_int, default=3,
-                   help="stop after this many checks without a better validation genic F1")
+                   help="stop after this many checks without a better checkpoint metric")
+    g.add_argument("--checkpoint-metric", choices=("genic+phase", "genic"), default="genic+phase",
+                   help="what a validation check must improve to be saved: the mean of genic F1 and phase F1, or "
+                        "genic F1 alone (upstream, which lets phase F1 fall while genic F1 rises)")
     g.add_argument("--check-every", "--check-every-nth-batch", dest="check_every", type=common.positive_int,
                    default=None, help="also validate every this many batches (default: at epoch ends only)")
     g.add_argument("--class-weights", type=weights_list(4, "class weights", some_positive=True), default=None,
@@ -151,6 +158,10 @@ def _head_parser() -> argparse.ArgumentParser:
     g.add_argument("--hidden-units", type=non_negative_int, default=0,
                    help="add a hidden (linear) Dense layer of this many units before the new final layer; 0: none "
                         "(upstream --post-coverage-hidden-layer is 16)")
+    g.add_argument("--fresh-head", action="store_true",
+                   help="start the new layers from random weights, as upstream --fine-tune does; by default they "
+                        "start as the pretrained model's output layer (with a hidden layer: its best factorisation), "
+                        "so training starts where the pretrained model is")
     return p
 
 
@@ -232,21 +243,21 @@ def _run(args: argparse.Namespace, argv: list[str]) -> None:
     elif args.route == "whole":
         spec, weights = T.whole_spec(args.pretrained)
     elif args.route == "head":
-        spec, weights = T.head_spec(args.pretrained, args.hidden_units)
+        spec, weights = T.head_spec(args.pretrained, args.hidden_units, args.fresh_head)
     elif args.route == "coverage":
         spec, weights = T.coverage_spec(args.pretrained, args.hidden_units, args.coverage_norm, args.join_at,
-                                        args.dataset_prefix)
+                                        args.dataset_prefix, args.fresh_head)
     else:
         spec, weights = T.resume_spec(args.checkpoint, args.head_only, args.coverage_norm)
     opts = T.TrainOptions(epochs=args.epochs, batch_size=args.batch_size, val_batch_size=args.val_batch_size,
                           learning_rate=args.learning_rate, optimizer=args.optimizer, weight_decay=args.weight_decay,
                           clip_norm=args.clip_norm, patience=args.patience, check_every=args.check_every,
                           class_weights=args.class_weights, transition_weights=args.transition_weights,
-                          seed=args.seed, threads=args.threads)
+                          checkpoint_metric=args.checkpoint_metric, seed=args.seed, threads=args.threads)
     summary = T.train(spec, weights, training, validation, args.output, opts, metrics_path=args.metrics,
                       plot_path=args.plot, argv=["helixer-train", *argv], progress=not args.quiet)
-    common.log.info("best validation genic F1 %.4f after %d check(s); checkpoint %s", summary["best_genic_f1"],
-                    summary["checks"], args.output)
+    common.log.info("checkpoint %s: validation genic F1 %.4f, %s %.4f, best of %d check(s)", args.output,
+                    summary["best_genic_f1"], args.checkpoint_metric, summary["best_score"], summary["checks"])
     common.log.info("training throughput: %.0f bases/s over %d batches", summary["train_bases_per_s"],
                     summary["batches"])
 
