@@ -30,6 +30,8 @@
  */
 nextflow.enable.dsl = 2
 
+include { validateParameters } from 'plugin/nf-schema'
+
 include { HELIXER_FASTA2H5       } from './modules/helixer/fasta2h5/main'
 include { HELIXER_IMPORT2GEENUFF } from './modules/helixer/import2geenuff/main'
 include { HELIXER_GEENUFF2H5     } from './modules/helixer/geenuff2h5/main'
@@ -49,6 +51,7 @@ def ROUTES = ['fasta2h5', 'labels', 'coverage', 'train', 'predict', 'pseudolabel
 def TRAIN_ROUTES = ['head', 'whole', 'coverage', 'scratch']
 
 workflow {
+    validateParameters()  // every parameter against nextflow_schema.json: names, types, choices, files that exist
     if (!(params.route in ROUTES)) {
         error "Unknown --route '${params.route}': choose one of ${ROUTES.join(', ')}"
     }
