@@ -31,11 +31,11 @@ import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from .errors import UserError
 from .fasta import open_binary
-from .gff import MASKED_BIOTYPES, MASKED_GENE_TYPES
+from .gff import MASKED_BIOTYPES, MASKED_GENE_TYPES, gff3_attributes, merge
 
 log = logging.getLogger("helixer_tools")
 
@@ -77,26 +77,6 @@ class Annotation:
     masked: int = 0  # pseudogenes and transposable element genes with mRNAs, not counted
 
 
-def _attributes(text: str) -> dict[str, str]:
-    out = {}
-    for item in text.strip().strip(";").split(";"):
-        key, eq, value = item.strip().partition("=")
-        if eq:
-            out[key] = value
-    return out
-
-
-def _joined(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
-    """Sorted intervals, overlapping or adjacent ones joined."""
-    out: list[list[int]] = []
-    for a, b in sorted(intervals):
-        if out and a <= out[-1][1] + 1:
-            out[-1][1] = max(out[-1][1], b)
-        else:
-            out.append([a, b])
-    return tuple((a, b) for a, b in out)
-
-
 def read_gff3(path: str | Path) -> Annotation:
     """The coding gene models of a GFF3 file (plain or compressed)."""
     feats: dict[str, tuple] = {}  # ID -> (type, seqid, start, end, strand, parents)
@@ -125,7 +105,7 @@ def read_gff3(path: str | Path) -> Annotation:
                 raise UserError(f"{path}: line {number}: start {start} and end {end} are not a 1-based range")
             if cols[6] not in "+-" or len(cols[6]) != 1:
                 continue  # unstranded features are not gene models (as gt eval skips them)
-            attrs = _attributes(cols[8])
+            attrs = gff3_attributes(cols[8])
             parents = tuple(p for p in attrs.get("Parent", "").split(",") if p)
             ident = attrs.get("ID")
             if ident is None:
@@ -155,12 +135,12 @@ def read_gff3(path: str | Path) -> Annotation:
         if any(p in feats and _masked(feats[p]) for p in parents):
             masked.update(parents)
             continue
-        exons = _joined((a, b) for t, a, b in kids if t == "exon")
+        exons = tuple(merge((a, b) for t, a, b in kids if t == "exon"))
         if not exons:
-            exons = _joined((a, b) for t, a, b in kids if t == "CDS" or t in UTR_TYPES)
+            exons = tuple(merge((a, b) for t, a, b in kids if t == "CDS" or t in UTR_TYPES))
         if not exons:
             continue  # an mRNA without parts cannot be compared
-        t = Transcript(seqid, strand, start, end, exons, _joined((a, b) for t, a, b in kids if t == "CDS"))
+        t = Transcript(seqid, strand, start, end, exons, tuple(merge((a, b) for t, a, b in kids if t == "CDS")))
         for parent in parents or (ident,):
             if parent not in genes:
                 g = feats.get(parent, (None, seqid, start, end, strand))
@@ -234,7 +214,7 @@ def _bases(genes: Sequence[Gene], what) -> dict[tuple[str, str], tuple[Interval,
     for g in genes:
         for t in g.transcripts:
             per[(t.seqid, t.strand)].extend(what(t))
-    return {k: _joined(v) for k, v in per.items()}
+    return {k: tuple(merge(v)) for k, v in per.items()}
 
 
 def _overlap(a: tuple[Interval, ...], b: tuple[Interval, ...]) -> int:
@@ -341,7 +321,7 @@ def regions_of(path: str) -> dict[str, list[Interval]]:
                 spans[cols[0]].append((a + 1, b))
     if not spans:
         raise UserError(f"{path}: holds no regions")
-    return {k: list(_joined(v)) for k, v in spans.items()}
+    return {k: merge(v) for k, v in spans.items()}
 
 
 def evaluate_gff3(reference: str, predictions: Sequence[str], names: Sequence[str],

@@ -70,7 +70,7 @@ class Row:
     gtf: bool = False
 
 
-def _gff3_attributes(text: str) -> dict[str, str]:
+def gff3_attributes(text: str) -> dict[str, str]:
     attrs = {}
     for item in text.strip().strip(";").split(";"):
         if "=" in item:
@@ -151,7 +151,7 @@ def read_rows(path: str | Path, lengths: dict[str, int], types: Types) -> tuple[
             if ftype not in types.known:
                 raise UserError(f"{path}: line {number}: unknown feature type {ftype!r}; GeenuFF needs Sequence "
                                 "Ontology types (gene, mRNA, exon, CDS, ...)")
-            attrs = _gff3_attributes(attributes)
+            attrs = gff3_attributes(attributes)
             ident, parents = attrs.get("ID", ""), tuple(p for p in attrs.get("Parent", "").split(",") if p)
         rows.append(Row(number, cols, ftype, seqid, a, b, strand, ident, parents, attrs, line, gtf=kind == "gtf"))
     if not rows:
