@@ -258,6 +258,32 @@ def test_cancelled_run_leaves_nothing(tool, sig, code, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_surfacing_as_another_exception(sig, code, tmp_path, capsys):
+    """A signal that lands inside C code may come out as another exception: CI once saw Ctrl-C during
+    TensorFlow's graph tracing surface as "SystemError: bad argument to internal function". It is still a
+    cancel: its exit code, one line, no traceback, and the partial output removed."""
+    from helixer_tools.atomic import atomic_path
+    from helixer_tools.cli import common
+
+    out = tmp_path / "out.txt"
+
+    def action(args, argv):
+        with atomic_path(out) as tmp:
+            Path(tmp).write_text("partial")
+            try:
+                signal.raise_signal(sig)
+            except KeyboardInterrupt:
+                raise SystemError("Objects/listobject.c:338: bad argument to internal function")
+
+    parser = common.make_parser("helixer-x", "test", [])
+    assert common.run(parser, [], action) == code
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1].endswith("no output written") and "Traceback" not in err, err
+    assert list(tmp_path.iterdir()) == []
+    assert signal.getsignal(signal.SIGTERM) is not common._on_signal  # handlers restored
+
+
 def test_a_genome_is_recognised_along_the_chain(tmp_path, capsys):
     """fasta2h5 records each sequence's SHA-1 (GeenuFF's), geenuff2h5 checks it against the database and keeps
     it, predict copies it: evaluate can then tell predictions of another assembly from those of this one."""

@@ -188,8 +188,27 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM (what Galaxy, Slurm and Nextflow send on cancel), handled as Ctrl-C is."""
 
 
-def _terminate(signum, frame):
-    raise Terminated()
+_signals_received: list[int] = []
+
+
+def _on_signal(signum, frame):
+    """Record the signal, then unwind as Ctrl-C. The record matters: a signal that lands inside C code
+    (TensorFlow tracing a graph, say) may surface as another exception (SystemError) rather than this one."""
+    _signals_received.append(signum)
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+def _install_signal_handlers() -> dict[int, object]:
+    """Our handler for SIGTERM, and for SIGINT unless it is ignored (a background job of a script)."""
+    old = {}
+    try:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            if sig == signal.SIGINT and signal.getsignal(sig) is signal.SIG_IGN:
+                continue
+            old[sig] = signal.signal(sig, _on_signal)
+    except ValueError:  # not the main thread: leave signals alone
+        pass
+    return old
 
 
 def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
@@ -199,28 +218,28 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     _configure_logging(args)
-    try:
-        old_handler = signal.signal(signal.SIGTERM, _terminate)
-    except ValueError:  # not the main thread: leave signals alone
-        old_handler = None
+    _signals_received.clear()
+    old_handlers = _install_signal_handlers()
     try:
         check_paths(parser, args)
         with together():
             action(args, argv)
-    except UserError as e:
-        print(f"{parser.prog}: error: {e}", file=sys.stderr)
-        return 1
-    except OSError as e:  # disk full, permissions, ... on a path the user gave
-        where = f"{user_name(e.filename)}: " if e.filename else ""
-        print(f"{parser.prog}: error: {where}{e.strerror or e}", file=sys.stderr)
-        return 1
-    except Terminated:
-        print(f"{parser.prog}: terminated (SIGTERM); no output written", file=sys.stderr)
-        return 143
-    except KeyboardInterrupt:
-        print(f"{parser.prog}: interrupted; no output written", file=sys.stderr)
-        return 130
+    except (KeyboardInterrupt, Exception) as e:
+        if _signals_received or isinstance(e, KeyboardInterrupt):
+            if isinstance(e, Terminated) or signal.SIGTERM in _signals_received:
+                print(f"{parser.prog}: terminated (SIGTERM); no output written", file=sys.stderr)
+                return 143
+            print(f"{parser.prog}: interrupted; no output written", file=sys.stderr)
+            return 130
+        if isinstance(e, UserError):
+            print(f"{parser.prog}: error: {e}", file=sys.stderr)
+            return 1
+        if isinstance(e, OSError):  # disk full, permissions, ... on a path the user gave
+            where = f"{user_name(e.filename)}: " if e.filename else ""
+            print(f"{parser.prog}: error: {where}{e.strerror or e}", file=sys.stderr)
+            return 1
+        raise
     finally:
-        if old_handler is not None:
-            signal.signal(signal.SIGTERM, old_handler)
+        for sig, handler in old_handlers.items():
+            signal.signal(sig, handler)
     return 0
