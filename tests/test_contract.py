@@ -92,7 +92,8 @@ def test_module_script_parses_with_cli(command):
               "labels": "labels.h5", "predictions": "a.predictions.h5 b.predictions.h5",
               "predictions_h5": "predictions.h5", "map_arg": "--rename-map sample.rename_map.tsv",
               "base_args": "--labels labels.h5 --predictions a.h5 b.h5 --plot sample.evaluation.png",
-              "gene_args": "--reference ref.gff3 --gff3 a.gff3 b.gff3", "names_arg": "--names pretrained tuned"}
+              "gene_args": "--reference ref.gff3 --gff3 a.gff3 b.gff3", "names_arg": "--names pretrained tuned",
+              "regions_arg": "--regions validation_data.h5"}
     name, args = parse_command_line(render_module_script(module_script(main_nf), values))
     assert name == command
     assert args.threads == 3

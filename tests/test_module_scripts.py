@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,13 +22,13 @@ import pytest
 from contract import ROOT, module_config_args
 from test_nextflow import _groovy_cmd
 
-MODULES = sorted(p.parent for p in ROOT.glob("modules/helixer/*/main.nf"))
+MODULES = sorted(p.parent for p in [*ROOT.glob("modules/helixer/*/main.nf"), *ROOT.glob("modules/local/*/main.nf")])
 BIN = Path(sys.executable).parent
 CPUS = "2"
 
 
 def _render(module: Path) -> dict:
-    process = "HELIXER_" + module.name.upper()
+    process = re.search(r"(?m)^process\s+(\w+)", (module / "main.nf").read_text()).group(1)
     ext_args = module_config_args(module / "tests" / "nextflow.config", process)
     groovy = _groovy_cmd([])[:4]  # java -cp JARS groovy.ui.GroovyMain
     proc = subprocess.run([*groovy, str(ROOT / "tests/nextflow/render_module.groovy"), str(module / "main.nf"),

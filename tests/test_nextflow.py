@@ -18,7 +18,7 @@ from contract import ROOT
 
 NF_FILES = sorted(
     [ROOT / "main.nf", ROOT / "nextflow.config", *ROOT.glob("conf/*.config"), *ROOT.glob("modules/**/*.nf"),
-     *ROOT.glob("modules/**/*.nf.test"), *ROOT.glob("modules/**/nextflow.config")]
+     *ROOT.glob("modules/**/*.nf.test"), *ROOT.glob("modules/**/nextflow.config"), *ROOT.glob("subworkflows/**/*.nf")]
 )
 MODULES = sorted(p.parent for p in ROOT.glob("modules/helixer/*/main.nf"))
 REQUIRE = os.environ.get("HELIXER_TOOLS_REQUIRE_STATIC_TOOLS") == "1"
@@ -114,12 +114,6 @@ def test_module_container_matches_environment(module):
     assert f"'biocontainers/{image}'" in text
 
 
-def test_pipeline_includes_every_module():
-    text = (ROOT / "main.nf").read_text()
-    for module in MODULES:
-        assert f"./modules/helixer/{module.name}/main" in text
-
-
 # --- the parameter schema (nf-schema, JSON Schema draft 2020-12) ---------------------------------------------
 
 def _config_params() -> dict:
@@ -151,8 +145,8 @@ def test_nextflow_schema_is_valid_and_complete():
         assert prop.get("description"), f"{name} has no description"
         value = config[name]
         default = None if value == "null" else {"true": True, "false": False}.get(value, value.strip("'\""))
-        if default is not None and prop["type"] == "number":
-            default = float(default)
+        if default is not None and prop["type"] in ("number", "integer"):
+            default = {"number": float, "integer": int}[prop["type"]](default)
         assert prop.get("default") == default, f"{name}: default {prop.get('default')!r} in the schema, {value} in nextflow.config"
     assert [ref["$ref"].split("/")[-1] for ref in schema["allOf"]] == list(schema["$defs"])
     # the test profile's parameters pass the schema (paths relative to the project)
@@ -161,7 +155,7 @@ def test_nextflow_schema_is_valid_and_complete():
     test_params = {k: v.replace("${projectDir}", str(ROOT)) for k, v in test_params.items()}
     flat = {"type": "object", "properties": props}
     jsonschema.Draft202012Validator(flat).validate(test_params)
-    assert not list(jsonschema.Draft202012Validator(flat).iter_errors({**test_params, "route": "annotate"})) == []
+    assert list(jsonschema.Draft202012Validator(flat).iter_errors({**test_params, "route": "predict"})) != []
 
 
 def test_base_config_retries_on_resources_only():
@@ -170,3 +164,74 @@ def test_base_config_retries_on_resources_only():
     for label in ("process_single", "process_low", "process_medium", "process_high", "process_gpu"):
         assert f"withLabel: {label}" in text
     assert "resourceLimits" in (ROOT / "conf/test.config").read_text()
+
+
+# --- the samplesheets (nf-schema samplesheetToList, JSON Schema draft 2020-12) -------------------------------
+
+SHEETS = {"genomes.csv": "schema_input.json", "genomes_route1.csv": "schema_input.json",
+          "genomes_unannotated.csv": "schema_input.json", "bams.csv": "schema_bams.json"}
+
+
+def sheet_errors(csv_text: str, schema_name: str, root: Path = ROOT) -> list[str]:
+    """What nf-schema would refuse in a samplesheet: JSON Schema errors of its rows (empty cells left out, as
+    nf-schema does), files that do not exist (its `exists`, relative to the launch folder) and repeated
+    values of the `uniqueEntries` columns."""
+    import csv
+    import io
+
+    import jsonschema
+
+    schema = json.loads((ROOT / "assets" / schema_name).read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    rows = [{k: v for k, v in row.items() if v} for row in csv.DictReader(io.StringIO(csv_text))]
+    errors = [f"row {list(e.path)[0] + 1 if e.path else '-'}: {e.message}"
+              for e in jsonschema.Draft202012Validator(schema).iter_errors(rows)]
+    props = schema["items"]["properties"]
+    for i, row in enumerate(rows, 1):
+        for key, value in row.items():
+            if props.get(key, {}).get("exists") and not (root / value).exists():
+                errors.append(f"row {i}: {key} {value} does not exist")
+    for key in schema.get("uniqueEntries", []):
+        values = [row.get(key) for row in rows]
+        errors += [f"{key} {v} is repeated" for v in sorted({v for v in values if values.count(v) > 1})]
+    return errors
+
+
+@pytest.mark.parametrize("sheet", SHEETS)
+def test_test_samplesheets_are_valid(sheet):
+    assert sheet_errors((ROOT / "tests/samplesheets" / sheet).read_text(), SHEETS[sheet]) == []
+
+
+@pytest.mark.parametrize("text,schema,message", [
+    ("species,fasta,gff3,role\nAth,tests/data/athaliana_1M/chr1_1M.fa.gz,,train\n", "schema_input.json", "'train' is not one of"),
+    ("species,fasta\nA.thaliana,tests/data/athaliana_1M/chr1_1M.fa.gz\n", "schema_input.json", "does not match"),
+    ("species,fasta\nAth,missing.fa\n", "schema_input.json", "fasta missing.fa does not exist"),
+    ("species,fasta\nAth,tests/data/athaliana_1M/chr1_1M.gff3.gz\n", "schema_input.json", "does not match"),
+    ("species,fasta\nAth,tests/data/athaliana_1M/chr1_1M.fa.gz\nAth,tests/data/athaliana_20M/chr1_20M.fa.gz\n",
+     "schema_input.json", "species Ath is repeated"),
+    ("species,gff3\nAth,tests/data/athaliana_1M/chr1_1M.gff3.gz\n", "schema_input.json", "'fasta' is a required property"),
+    ("species,bam,strandedness\nAth,tests/data/athaliana_1M/chr1_1M.rnaseq.bam,second\n", "schema_bams.json", "'second' is not one of"),
+    ("species,bam\nAth,tests/data/athaliana_1M/chr1_1M.rnaseq.bam.bai\n", "schema_bams.json", "does not match"),
+    ("species,bam,strandedness\n", "schema_bams.json", "should be non-empty"),
+])
+def test_bad_samplesheets_are_refused(text, schema, message):
+    errors = sheet_errors(text, schema)
+    assert any(message in e for e in errors), errors
+
+
+def test_pipeline_reads_the_samplesheets_with_their_schemas():
+    """main.nf reads --input and --bams with the schemas the tests check, nextflow_schema.json points nf-schema
+    at the same files, and every column main.nf reads is a column of its schema."""
+    text = (ROOT / "main.nf").read_text()
+    assert 'samplesheetToList(params.input, "${projectDir}/assets/schema_input.json")' in text
+    assert 'samplesheetToList(params.bams, "${projectDir}/assets/schema_bams.json")' in text
+    props = _schema_params(json.loads((ROOT / "nextflow_schema.json").read_text()))
+    assert props["input"]["schema"] == "assets/schema_input.json" and props["bams"]["schema"] == "assets/schema_bams.json"
+    genomes = json.loads((ROOT / "assets/schema_input.json").read_text())["items"]["properties"]
+    bams = json.loads((ROOT / "assets/schema_bams.json").read_text())["items"]["properties"]
+    # samplesheetToList: the meta columns in a map first, then the others in the schema's order
+    assert [k for k, v in genomes.items() if "meta" not in v] == ["fasta", "gff3"]
+    assert [k for k, v in bams.items() if "meta" not in v] == ["bam"]
+    assert "collect { meta, fasta, gff3 ->" in text
+    for key in re.findall(r"it\[0\]\.(\w+)", text):
+        assert key in genomes or key in bams or key == "id", key

@@ -25,6 +25,7 @@ example: python -m helixer_tools.cli.chunks scatter --fasta genome.fa.gz --chunk
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="helixer-chunks", description=DESCRIPTION,
                                      formatter_class=common.HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {common.__version__}")
     sub = parser.add_subparsers(dest="step", metavar="STEP", required=True)
     scatter = argparse.ArgumentParser(add_help=False)
     g = scatter.add_argument_group("required arguments")

@@ -8,7 +8,7 @@ process HELIXER_EVALUATE {
         'biocontainers/helixer-tools-evaluate:0.1.0--pyhdfd78af_0' }"
 
     input:
-    tuple val(meta), path(labels), path(predictions, stageAs: 'predictions?/*'), path(reference), path(gff3, stageAs: 'gene_models?/*')
+    tuple val(meta), path(labels), path(predictions, stageAs: 'predictions?/*'), path(reference), path(gff3, stageAs: 'gene_models?/*'), path(regions)
 
     output:
     tuple val(meta), path("*.evaluation.tsv") , emit: table
@@ -28,11 +28,14 @@ process HELIXER_EVALUATE {
     def base_args = labels ? "--labels ${labels} --predictions ${predictions} --plot ${prefix}.evaluation.png" : ''
     def gene_args = reference ? "--reference ${reference} --gff3 ${gff3}" : ''
     def names_arg = meta.names ? "--names ${meta.names.join(' ')}" : ''
+    // regions: BED or h5 (e.g. helixer-split's validation_data.h5): the gene level only there (held out)
+    def regions_arg = regions ? "--regions ${regions}" : ''
     """
     helixer-evaluate \\
         ${base_args} \\
         ${gene_args} \\
         ${names_arg} \\
+        ${regions_arg} \\
         --output ${prefix}.evaluation.tsv \\
         --json ${prefix}.evaluation.json \\
         --html ${prefix}.evaluation.html \\

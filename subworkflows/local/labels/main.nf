@@ -1,0 +1,36 @@
+/*
+ * LABELS: genomes + gene models (a reference, or a model's own as pseudolabels) -> training labels h5
+ * (+ RNA-seq coverage where the genome has BAMs), rows as helixer-fasta2h5 cuts the genome.
+ */
+include { HELIXER_FASTA2H5       } from '../../../modules/helixer/fasta2h5/main'
+include { HELIXER_IMPORT2GEENUFF } from '../../../modules/helixer/import2geenuff/main'
+include { HELIXER_GEENUFF2H5     } from '../../../modules/helixer/geenuff2h5/main'
+include { HELIXER_ADDCOVERAGE    } from '../../../modules/helixer/addcoverage/main'
+
+workflow LABELS {
+    take:
+    ch_annotated  // [ meta(id, species), fasta, gff3 ]
+    ch_coverage   // [ species, strandedness, bams, bais ] per genome; [ species, null, [], [] ] for none
+
+    main:
+    HELIXER_FASTA2H5(ch_annotated.map { meta, fasta, gff3 -> [ meta, fasta ] })
+    HELIXER_IMPORT2GEENUFF(ch_annotated)
+    // the labels' rows are the genome h5's rows (joined on seqid, start, end by the tool)
+    HELIXER_GEENUFF2H5(HELIXER_IMPORT2GEENUFF.out.db.map { meta, db -> [ meta.id, meta, db ] }
+        .join(HELIXER_FASTA2H5.out.h5.map { meta, h5 -> [ meta.id, h5 ] })
+        .map { id, meta, db, h5 -> [ meta, db, h5 ] })
+
+    ch_h5 = HELIXER_GEENUFF2H5.out.h5
+        .map { meta, h5 -> [ meta.species, meta, h5 ] }
+        .combine(ch_coverage, by: 0)
+        .branch { species, meta, h5, strandedness, bams, bais ->
+            with_coverage: bams
+                return [ meta + [ strandedness: strandedness ], h5, bams, bais ]
+            without: true
+                return [ meta, h5 ]
+        }
+    HELIXER_ADDCOVERAGE(ch_h5.with_coverage)
+
+    emit:
+    labels = ch_h5.without.mix(HELIXER_ADDCOVERAGE.out.h5)  // [ meta, labels h5 ]
+}
