@@ -3,8 +3,9 @@ subworkflows/ are read as Nextflow would resolve them, and for every process or 
 
 - the include resolves to a file that defines it (process or workflow);
 - the call passes as many channels as the process declares inputs (or the subworkflow takes);
-- where an argument's last step is (subworkflows: whose take's comment gives its items as `// [ a, b ]`) a ``.map { ... -> [ a, b, ... ] }`` (directly, or through one variable
-  assigned so), the list has as many elements as the process's input tuple;
+- where the items of an argument can be read (a final ``.map { ... -> [ a, b, ... ] }``, directly or through
+  one variable assigned so, or a subworkflow's take whose comment gives its items as ``// [ a, b ]``), they
+  have as many elements as the input tuple, and none is named as another position's input (swapped);
 - every ``X.out.name`` names an emit of X.
 
 What this cannot check: the shape of channels built from parameters (``channel.fromList``) or by other
@@ -119,29 +120,48 @@ def section(body: str, name: str, ends: tuple[str, ...]) -> str:
     return rest[:min(stops)] if stops else rest
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else path.name
+
+
+def _element_name(element: str) -> str | None:
+    """The name an input tuple element or a take comment's element stands for: `path(gff3, stageAs: ..)`,
+    `val(meta)`, `meta(id, species)`, `gff3 or []`."""
+    m = re.match(r"\s*(?:val|path|env|stdin)\s*\(\s*(\w+)", element) or re.match(r"\s*(\w+)", element)
+    return m.group(1) if m else None
+
+
 def definitions(path: Path) -> dict[str, dict]:
-    """Processes and named workflows of a file: name -> kind, inputs (arity per input; None: not a tuple), emits."""
+    """Processes and named workflows of a file: name -> kind, inputs (per input: the element names of its
+    tuple, or None when it is not a tuple or its shape is not known), takes (name -> element names), emits."""
     text = strip_comments(path.read_text())
+    raw = path.read_text()
     out = {}
     for m in re.finditer(r"(?m)^(process|workflow)\s+(\w+)\s*\{", text):
         kind, name = m.groups()
         body = text[m.end() - 1:matching(text, m.end() - 1)]
+        takes = {}
         if kind == "process":
             lines = [l.strip() for l in section(body, "input", ("output", "when", "script", "exec")).splitlines() if l.strip()]
-            inputs = [len(split_top(l[len("tuple"):].strip())) if l.startswith("tuple") else None for l in lines]
+            inputs = [[_element_name(e) for e in split_top(l[len("tuple"):].strip())] if l.startswith("tuple") else None
+                      for l in lines]
             emits = re.findall(r"emit:\s*(\w+)", section(body, "output", ("when", "script", "exec", "stub")))
-        else:  # a take's tuple size, from its comment: `ch_x  // [ meta, fasta ]: ...`
-            raw = path.read_text()
+        else:  # a take's tuple, from its comment: `ch_x  // [ meta, fasta ]: ...`
             raw_body = raw[raw.index(m.group(0)):]
             inputs = []
             for line in section(raw_body, "take", ("main",)).splitlines():
-                if line.split("//")[0].strip():
-                    shape = re.match(r"\s*\w+\s*//\s*(\[.*)", line)
-                    inputs.append(len(split_top(shape.group(1)[1:matching(shape.group(1), 0) - 1]))
-                                  if shape else None)
+                if not line.split("//")[0].strip():
+                    continue
+                shape = re.match(r"\s*(\w+)\s*//\s*(\[.*)", line)
+                names = None
+                if shape:
+                    listed = shape.group(2)
+                    names = [_element_name(e) for e in split_top(listed[1:matching(listed, 0) - 1])]
+                    takes[shape.group(1)] = names
+                inputs.append(names)
             emits = [l.split("=")[0].strip() for l in section(body, "emit", ()).splitlines() if "=" in l]
             emits = [e for e in emits if re.fullmatch(r"\w+", e)]
-        out[name] = {"kind": kind, "inputs": inputs, "emits": emits, "body": body}
+        out[name] = {"kind": kind, "inputs": inputs, "takes": takes, "emits": emits, "body": body}
     return out
 
 
@@ -162,9 +182,9 @@ def includes(path: Path) -> dict[str, tuple[str, Path]]:
     return out
 
 
-def last_map_arity(expr: str) -> int | None:
-    """Elements of the list a trailing ``.map { ... -> [ ... ] }`` returns, or None when the expression does not
-    end so."""
+def last_map_items(expr: str) -> list[str] | None:
+    """The elements of the list a trailing ``.map { ... -> [ ... ] }`` returns, or None when the expression
+    does not end so."""
     m = None
     for m in re.finditer(r"\.map\s*\{", expr):
         pass
@@ -178,7 +198,19 @@ def last_map_arity(expr: str) -> int | None:
     body = body.strip()
     if not (body.startswith("[") and matching(body, 0) == len(body)):
         return None
-    return len(split_top(body[1:-1]))
+    return split_top(body[1:-1])
+
+
+def shape_of(arg: str, assignments: dict[str, str], takes: dict[str, list]) -> list[str | None] | None:
+    """Element names of the items a channel argument carries, where they can be read: a final ``.map``
+    building a list (directly or through one variable), or a take with its shape in a comment."""
+    items = last_map_items(arg)
+    if items is None and re.fullmatch(r"\w+", arg):
+        if arg in takes:
+            return takes[arg]
+        if arg in assignments:
+            items = last_map_items(assignments[arg].strip())
+    return None if items is None else [e if re.fullmatch(r"\w+", e) else None for e in items]
 
 
 def calls(path: Path):
@@ -204,8 +236,8 @@ def _checks():
 @pytest.mark.parametrize("path,alias,name,target", list(_checks()),
                          ids=lambda v: v.name if isinstance(v, Path) else str(v))
 def test_include_resolves(path, alias, name, target):
-    assert target.is_file(), f"{path.name}: include {alias} from {target}: no such file"
-    assert name in definitions(target), f"{path.name}: {target} defines no process or workflow {name}"
+    assert target.is_file(), f"{_shown(path)}: include {alias} from {target}: no such file"
+    assert name in definitions(target), f"{_shown(path)}: {target} defines no process or workflow {name}"
 
 
 def _call_cases():
@@ -221,18 +253,22 @@ def test_call_matches_inputs(path, alias, source, args):
     name, target = source
     definition = definitions(target)[name]
     inputs = definition["inputs"]
-    assert len(args) == len(inputs), (f"{path.name}: {alias} is called with {len(args)} channels, "
+    assert len(args) == len(inputs), (f"{_shown(path)}: {alias} is called with {len(args)} channels, "
                                       f"{target.relative_to(ROOT)} {name} declares {len(inputs)} inputs")
     assignments = dict(re.findall(r"(?m)^\s*(\w+)\s*=\s*(.+(?:\n\s+\..+)*)", strip_comments(path.read_text())))
-    for i, (arg, arity) in enumerate(zip(args, inputs)):
-        if arity is None:
+    takes = {k: v for d in definitions(path).values() for k, v in d["takes"].items()}
+    for i, (arg, declared) in enumerate(zip(args, inputs)):
+        if declared is None:
             continue
-        shape = last_map_arity(arg)
-        if shape is None and re.fullmatch(r"\w+", arg) and arg in assignments:
-            shape = last_map_arity(assignments[arg].strip())
-        if shape is not None:
-            assert shape == arity, (f"{path.name}: {alias} input {i + 1} gets items of {shape} elements, "
-                                    f"{name} declares a tuple of {arity}")
+        given = shape_of(arg, assignments, takes)
+        if given is None:
+            continue
+        assert len(given) == len(declared), (f"{_shown(path)}: {alias} input {i + 1} gets items of {len(given)} "
+                                             f"elements, {name} declares a tuple of {len(declared)}")
+        for j, element in enumerate(given):  # an element named as another position's input: swapped
+            if element and element != declared[j] and element in declared:
+                raise AssertionError(f"{_shown(path)}: {alias} input {i + 1}, element {j + 1} is {element}, where "
+                                     f"{name} declares {declared[j]} ({element} is element {declared.index(element) + 1})")
 
 
 @pytest.mark.parametrize("path", PIPELINE_FILES, ids=lambda p: str(p.relative_to(ROOT)))
@@ -242,10 +278,10 @@ def test_every_out_names_an_emit(path):
     used = re.findall(r"(?<![\w.])(\w+)\.out\.(\w+)", text)
     assert used, f"{path.name} uses no process output"
     for alias, emit in used:
-        assert alias in incs, f"{path.name}: {alias}.out.{emit}: {alias} is not included"
+        assert alias in incs, f"{_shown(path)}: {alias}.out.{emit}: {alias} is not included"
         name, target = incs[alias]
         emits = definitions(target)[name]["emits"]
-        assert emit in emits, f"{path.name}: {alias}.out.{emit}: {name} emits {emits}"
+        assert emit in emits, f"{_shown(path)}: {alias}.out.{emit}: {name} emits {emits}"
 
 
 def test_every_module_and_subworkflow_is_used():
@@ -255,8 +291,8 @@ def test_every_module_and_subworkflow_is_used():
 
 
 def test_the_checks_catch_miswiring(tmp_path):
-    """A call with a channel too few, a map building a tuple of the wrong size and an emit that does not
-    exist are each found."""
+    """A call with a channel too few, a map building a tuple of the wrong size, an emit that does not exist
+    and a tuple in another order than the process's are each found."""
     (tmp_path / "modules").symlink_to(ROOT / "modules")
     wf = tmp_path / "sub.nf"
     wf.write_text("include { HELIXER_POST } from './modules/helixer/post/main'\n"
@@ -271,3 +307,10 @@ def test_the_checks_catch_miswiring(tmp_path):
         test_call_matches_inputs(wf, alias, source, args[:1])
     with pytest.raises(AssertionError, match=r"HELIXER_POST.out.gff: HELIXER_POST emits \['gff3', 'stats'"):
         test_every_out_names_an_emit(wf)
+    # a take (its shape in a comment) passed on with its elements in another order than the process's
+    wf.write_text("include { HELIXER_IMPORT2GEENUFF } from './modules/helixer/import2geenuff/main'\n"
+                  "workflow X {\n take:\n ch_annotated  // [ meta, fasta, gff3 ]\n main:\n"
+                  " HELIXER_IMPORT2GEENUFF(ch_annotated)\n emit:\n db = HELIXER_IMPORT2GEENUFF.out.db\n}\n")
+    (alias, args, _), = list(calls(wf))
+    with pytest.raises(AssertionError, match="element 2 is fasta, where HELIXER_IMPORT2GEENUFF declares gff3"):
+        test_call_matches_inputs(wf, alias, includes(wf)[alias], args)

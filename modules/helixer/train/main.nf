@@ -9,7 +9,7 @@ process HELIXER_TRAIN {
         'biocontainers/helixer-tools-train:0.1.0--pyhdfd78af_0' }"
 
     input:
-    tuple val(meta), path(training, stageAs: 'training/*'), path(validation, stageAs: 'validation/*')
+    tuple val(meta), path(training, stageAs: 'training?/*'), path(validation, stageAs: 'validation?/*')
     path(model)
 
     output:

@@ -14,7 +14,7 @@ workflow LABELS {
 
     main:
     HELIXER_FASTA2H5(ch_annotated.map { meta, fasta, gff3 -> [ meta, fasta ] })
-    HELIXER_IMPORT2GEENUFF(ch_annotated)
+    HELIXER_IMPORT2GEENUFF(ch_annotated.map { meta, fasta, gff3 -> [ meta, gff3, fasta ] })
     // the labels' rows are the genome h5's rows (joined on seqid, start, end by the tool)
     HELIXER_GEENUFF2H5(HELIXER_IMPORT2GEENUFF.out.db.map { meta, db -> [ meta.id, meta, db ] }
         .join(HELIXER_FASTA2H5.out.h5.map { meta, h5 -> [ meta.id, h5 ] })
