@@ -61,6 +61,5 @@ workflow ANNOTATE {
 
     emit:
     gff3        = GATHER_GFF3.out.gff3            // [ meta(genome), gff3 ]
-    h5          = ch_inputs                       // [ meta(task), h5 ] (with coverage where used)
     predictions = HELIXER_PREDICT.out.predictions // [ meta(task), predictions h5 ]
 }
