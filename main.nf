@@ -32,49 +32,30 @@ include { HELIXER_EVALUATE } from './modules/helixer/evaluate/main'
 workflow {
     validateParameters()  // every parameter against nextflow_schema.json: names, types, choices, files that exist
 
-    // the genomes: [ meta(id, species, role), fasta, gff3 or [] ]
-    def genomes
-    if (params.input) {
-        if (params.genome || params.gff3 || params.species) {
-            error "Give the genomes either as --input (a samplesheet) or as --genome/--gff3/--species, not both"
+    def genomes, coverage
+    try {
+        // the genomes: [ meta(id, species, role), fasta, gff3 or [] ]
+        if (params.input && (params.genome || params.gff3 || params.species)) {
+            throw new IllegalArgumentException("give the genomes either as --input (a samplesheet) or as " +
+                "--genome/--gff3/--species, not both")
         }
-        genomes = samplesheetToList(params.input, "${projectDir}/assets/schema_input.json").collect { meta, fasta, gff3 ->
-            [ meta + [ id: meta.species ], fasta, gff3 ?: [] ]
+        if (!params.input && (!params.genome || !params.species)) {
+            throw new IllegalArgumentException("missing --input, or --genome and --species: the genome(s) to work on")
         }
-    } else {
-        if (!params.genome || !params.species) {
-            error "Missing --input, or --genome and --species: the genome(s) to work on"
-        }
-        genomes = [ [ [ id: params.species, species: params.species, role: 'training' ],
-                      file(params.genome, checkIfExists: true), params.gff3 ? file(params.gff3, checkIfExists: true) : [] ] ]
+        genomes = HelixerInputs.genomes(params.input
+            ? samplesheetToList(params.input, "${projectDir}/assets/schema_input.json")
+            : [ [ [ species: params.species, role: 'training' ], file(params.genome, checkIfExists: true),
+                  params.gff3 ? file(params.gff3, checkIfExists: true) : [] ] ])
+        // RNA-seq per genome: [ species, strandedness, bams, bais ]
+        def bam_rows = params.bams ? samplesheetToList(params.bams, "${projectDir}/assets/schema_bams.json") : []
+        coverage = HelixerInputs.coverage(genomes, bam_rows, { bam ->
+            [ file("${bam}.bai"), file("${bam}.csi"), file("${bam.parent}/${bam.baseName}.bai") ].find { it.exists() }
+        })
+    } catch (IllegalArgumentException e) {
+        error e.message
     }
-    def species = genomes.collect { it[0].species }
-
-    // RNA-seq per genome: [ species, strandedness, bams, bais ]; one strandedness per genome
-    def bams = params.bams ? samplesheetToList(params.bams, "${projectDir}/assets/schema_bams.json") : []
-    def unknown = (bams.collect { it[0].species } - species).unique()
-    if (unknown) {
-        error "${params.bams}: species ${unknown.join(', ')} not among the genomes (${species.join(', ')})"
-    }
-    def coverage = species.collect { sp ->
-        def rows = bams.findAll { it[0].species == sp }
-        def strands = rows.collect { it[0].strandedness }.unique()
-        if (strands.size() > 1) {
-            error "${params.bams}: the BAMs of ${sp} have different strandedness (${strands.join(', ')}); " +
-                "a coverage model reads one kind of library per genome"
-        }
-        def files = rows.collect { it[1] }
-        def indexes = files.collect { bam ->
-            def index = [ file("${bam}.bai"), file("${bam}.csi"), file("${bam.parent}/${bam.baseName}.bai") ].find { it.exists() }
-            if (!index) {
-                error "${bam}: no index (.bai or .csi) beside it: samtools index ${bam}"
-            }
-            index
-        }
-        [ sp, strands ? strands[0] : null, files, indexes ]
-    }
-    def no_coverage = species.collect { sp -> [ sp, null, [], [] ] }
-    def missing_bams = coverage.findAll { !it[2] }.collect { it[0] }
+    def no_coverage = HelixerInputs.noCoverage(genomes)
+    def missing_bams = HelixerInputs.withoutBams(coverage)
 
     if (params.route == 'annotate') {
         if (!params.model) {
@@ -94,20 +75,11 @@ workflow {
         if (!params.pretrained) {
             error "Missing --pretrained: the model to fine-tune (an upstream Helixer .h5 or a helixer-train model)"
         }
-        def training = genomes.findAll { it[0].role == 'training' }
-        def validation = genomes.findAll { it[0].role == 'validation' }
-        def targets = genomes.findAll { it[0].role == 'test' } ?: training
-        if (!training) {
-            error "No genome with role training: fine-tuning needs at least one"
-        }
-        if (params.labels == 'reference') {
-            def unannotated = (training + validation).findAll { !it[2] }.collect { it[0].species }
-            if (unannotated) {
-                error "--labels reference: no gene models (gff3) for ${unannotated.join(', ')}"
-            }
-        } else if (validation) {
-            error "--labels pseudo: the pseudolabels are split into training and validation sets by helixer-split; " +
-                "give role validation only with --labels reference"
+        def sets
+        try {
+            sets = HelixerInputs.finetuneSets(genomes, params.labels)
+        } catch (IllegalArgumentException e) {
+            error e.message
         }
         def coverage_method = params.method == 'coverage'
         if (coverage_method && missing_bams) {
@@ -116,9 +88,9 @@ workflow {
         if (!coverage_method && params.bams) {
             log.warn "--bams is only read by --method coverage; --method ${params.method} ignores it"
         }
-        FINETUNE(channel.fromList(training), channel.fromList(validation), channel.fromList(targets),
+        FINETUNE(channel.fromList(sets.training), channel.fromList(sets.validation), channel.fromList(sets.targets),
             channel.fromList(coverage_method ? coverage : no_coverage), channel.fromList(no_coverage),
-            file(params.pretrained, checkIfExists: true), params.method, params.labels, validation as boolean,
+            file(params.pretrained, checkIfExists: true), params.method, params.labels, sets.validation as boolean,
             params.chunk_bases, params.export_upstream)
     }
 

@@ -18,7 +18,8 @@ from contract import ROOT
 
 NF_FILES = sorted(
     [ROOT / "main.nf", ROOT / "nextflow.config", *ROOT.glob("conf/*.config"), *ROOT.glob("modules/**/*.nf"),
-     *ROOT.glob("modules/**/*.nf.test"), *ROOT.glob("modules/**/nextflow.config"), *ROOT.glob("subworkflows/**/*.nf")]
+     *ROOT.glob("modules/**/*.nf.test"), *ROOT.glob("modules/**/nextflow.config"), *ROOT.glob("subworkflows/**/*.nf"),
+     *ROOT.glob("lib/*.groovy")]
 )
 MODULES = sorted(p.parent for p in ROOT.glob("modules/helixer/*/main.nf"))
 REQUIRE = os.environ.get("HELIXER_TOOLS_REQUIRE_STATIC_TOOLS") == "1"
@@ -232,6 +233,76 @@ def test_pipeline_reads_the_samplesheets_with_their_schemas():
     # samplesheetToList: the meta columns in a map first, then the others in the schema's order
     assert [k for k, v in genomes.items() if "meta" not in v] == ["fasta", "gff3"]
     assert [k for k, v in bams.items() if "meta" not in v] == ["bam"]
-    assert "collect { meta, fasta, gff3 ->" in text
-    for key in re.findall(r"it\[0\]\.(\w+)", text):
+    lib = (ROOT / "lib/HelixerInputs.groovy").read_text()
+    assert "def (meta, fasta, gff3) = row" in lib and "it[1]" in lib  # [meta, fasta, gff3] and [meta, bam]
+    for key in re.findall(r"(?:it\[0\]|meta)\.(\w+)", lib):
         assert key in genomes or key in bams or key == "id", key
+
+
+# --- the input checks main.nf makes (lib/HelixerInputs.groovy, run with Groovy 4) ----------------------------
+
+def _inputs(cases: list[dict]) -> dict:
+    proc = subprocess.run([*_groovy_cmd([])[:4], str(ROOT / "tests/nextflow/inputs.groovy"),
+                           str(ROOT / "lib/HelixerInputs.groovy")], input=json.dumps(cases), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads(proc.stdout)
+
+
+def _row(species, role=None, gff3="g.gff3"):
+    meta = {"species": species} | ({"role": role} if role else {})
+    return [meta, f"{species}.fa", gff3]
+
+
+def test_pipeline_inputs():
+    """The genomes, their RNA-seq and the finetune route's sets, as main.nf makes them, with real values, and
+    each refusal a one-line message naming what is wrong."""
+    genomes = [[{"species": s, "role": r, "id": s}, f"{s}.fa", g] for s, r, g in
+               [("Ath", "training", "ath.gff3"), ("Aly", "validation", "aly.gff3"), ("Cru", "test", []),
+                ("Bra", "training", "bra.gff3")]]
+    bams = [[{"species": "Ath", "strandedness": "reverse"}, "a1.bam"], [{"species": "Ath"}, "a2.bam"],
+            [{"species": "Cru", "strandedness": "forward"}, "c1.bam"]]
+    indexes = {"a1.bam": "a1.bam.bai", "a2.bam": "a2.bai", "c1.bam": "c1.bam.csi"}
+    out = _inputs([
+        {"name": "genomes", "call": "genomes", "args": {"rows": [_row("Ath"), _row("Cru", "test", [])]}},
+        {"name": "repeated", "call": "genomes", "args": {"rows": [_row("Ath"), _row("Ath", "test")]}},
+        {"name": "none", "call": "genomes", "args": {"rows": []}},
+        {"name": "coverage", "call": "coverage", "args": {"genomes": genomes, "bams": bams, "indexes": indexes}},
+        {"name": "unknown species", "call": "coverage",
+         "args": {"genomes": genomes[:1], "bams": bams, "indexes": indexes}},
+        {"name": "mixed strandedness", "call": "coverage",
+         "args": {"genomes": genomes, "bams": bams + [[{"species": "Ath", "strandedness": "unstranded"}, "a3.bam"]],
+                  "indexes": indexes | {"a3.bam": "a3.bam.bai"}}},
+        {"name": "no index", "call": "coverage",
+         "args": {"genomes": genomes, "bams": bams, "indexes": {"a1.bam": "a1.bam.bai"}}},
+        {"name": "without bams", "call": "withoutBams", "args": {"coverage": [["Ath", "reverse", ["a.bam"], ["a.bai"]],
+                                                                               ["Cru", None, [], []]]}},
+        {"name": "no coverage", "call": "noCoverage", "args": {"genomes": genomes[:2]}},
+        {"name": "sets", "call": "finetuneSets", "args": {"genomes": genomes, "labels": "reference"}},
+        {"name": "sets without test", "call": "finetuneSets", "args": {"genomes": [genomes[0], genomes[3]], "labels": "reference"}},
+        {"name": "no training", "call": "finetuneSets", "args": {"genomes": genomes[1:3], "labels": "reference"}},
+        {"name": "reference without gff3", "call": "finetuneSets",
+         "args": {"genomes": [[{"species": "X", "role": "training", "id": "X"}, "x.fa", []]], "labels": "reference"}},
+        {"name": "pseudo without gff3", "call": "finetuneSets",
+         "args": {"genomes": [[{"species": "X", "role": "training", "id": "X"}, "x.fa", []]], "labels": "pseudo"}},
+        {"name": "pseudo with validation", "call": "finetuneSets", "args": {"genomes": genomes, "labels": "pseudo"}},
+    ])
+    assert out["genomes"] == [[{"species": "Ath", "id": "Ath", "role": "training"}, "Ath.fa", "g.gff3"],
+                              [{"species": "Cru", "role": "test", "id": "Cru"}, "Cru.fa", []]]
+    assert out["repeated"] == {"error": "species Ath given more than once: one genome per species"}
+    assert "no genomes" in out["none"]["error"]
+    # in the genomes' order; a missing strandedness is reverse; .bai, sample.bai or .csi as found
+    assert out["coverage"] == [["Ath", "reverse", ["a1.bam", "a2.bam"], ["a1.bam.bai", "a2.bai"]],
+                               ["Aly", None, [], []], ["Cru", "forward", ["c1.bam"], ["c1.bam.csi"]],
+                               ["Bra", None, [], []]]
+    assert out["unknown species"] == {"error": "--bams: species Cru not among the genomes (Ath)"}
+    assert out["mixed strandedness"]["error"].startswith("--bams: the BAMs of Ath are of different strandedness (reverse, unstranded)")
+    assert out["no index"] == {"error": "a2.bam: no index (.bai or .csi) beside it: samtools index a2.bam"}
+    assert out["without bams"] == ["Cru"]
+    assert out["no coverage"] == [["Ath", None, [], []], ["Aly", None, [], []]]
+    ids = {k: [g[0]["id"] for g in v] for k, v in out["sets"].items()}
+    assert ids == {"training": ["Ath", "Bra"], "validation": ["Aly"], "targets": ["Cru"]}
+    assert [g[0]["id"] for g in out["sets without test"]["targets"]] == ["Ath", "Bra"]
+    assert out["no training"]["error"].startswith("no genome with role training")
+    assert out["reference without gff3"] == {"error": "--labels reference: no gene models (gff3) for X"}
+    assert [g[0]["id"] for g in out["pseudo without gff3"]["training"]] == ["X"]
+    assert "role validation is for --labels reference" in out["pseudo with validation"]["error"]
