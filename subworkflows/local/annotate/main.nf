@@ -9,7 +9,7 @@
 include { SCATTER_FASTA       } from '../../../modules/local/scatter_fasta/main'
 include { GATHER_GFF3         } from '../../../modules/local/gather_gff3/main'
 include { HELIXER_FASTA2H5    } from '../../../modules/helixer/fasta2h5/main'
-include { HELIXER_ADDCOVERAGE } from '../../../modules/helixer/addcoverage/main'
+include { COVERAGE            } from '../coverage/main'
 include { HELIXER_PREDICT     } from '../../../modules/helixer/predict/main'
 include { HELIXER_POST        } from '../../../modules/helixer/post/main'
 
@@ -30,17 +30,8 @@ workflow ANNOTATE {
     HELIXER_FASTA2H5(ch_chunks)
 
     // coverage for the tasks of genomes with BAMs (a coverage model), none for the others
-    ch_h5 = HELIXER_FASTA2H5.out.h5
-        .map { meta, h5 -> [ meta.species, meta, h5 ] }
-        .combine(ch_coverage, by: 0)
-        .branch { species, meta, h5, strandedness, bams, bais ->
-            with_coverage: bams
-                return [ meta + [ strandedness: strandedness ], h5, bams, bais ]
-            without: true
-                return [ meta, h5 ]
-        }
-    HELIXER_ADDCOVERAGE(ch_h5.with_coverage)
-    ch_inputs = ch_h5.without.mix(HELIXER_ADDCOVERAGE.out.h5)
+    COVERAGE(HELIXER_FASTA2H5.out.h5, ch_coverage)
+    ch_inputs = COVERAGE.out.h5
 
     HELIXER_PREDICT(ch_inputs, model)
 

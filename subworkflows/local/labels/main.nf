@@ -5,7 +5,7 @@
 include { HELIXER_FASTA2H5       } from '../../../modules/helixer/fasta2h5/main'
 include { HELIXER_IMPORT2GEENUFF } from '../../../modules/helixer/import2geenuff/main'
 include { HELIXER_GEENUFF2H5     } from '../../../modules/helixer/geenuff2h5/main'
-include { HELIXER_ADDCOVERAGE    } from '../../../modules/helixer/addcoverage/main'
+include { COVERAGE               } from '../coverage/main'
 
 workflow LABELS {
     take:
@@ -20,17 +20,8 @@ workflow LABELS {
         .join(HELIXER_FASTA2H5.out.h5.map { meta, h5 -> [ meta.id, h5 ] })
         .map { id, meta, db, h5 -> [ meta, db, h5 ] })
 
-    ch_h5 = HELIXER_GEENUFF2H5.out.h5
-        .map { meta, h5 -> [ meta.species, meta, h5 ] }
-        .combine(ch_coverage, by: 0)
-        .branch { species, meta, h5, strandedness, bams, bais ->
-            with_coverage: bams
-                return [ meta + [ strandedness: strandedness ], h5, bams, bais ]
-            without: true
-                return [ meta, h5 ]
-        }
-    HELIXER_ADDCOVERAGE(ch_h5.with_coverage)
+    COVERAGE(HELIXER_GEENUFF2H5.out.h5, ch_coverage)
 
     emit:
-    labels = ch_h5.without.mix(HELIXER_ADDCOVERAGE.out.h5)  // [ meta, labels h5 ]
+    labels = COVERAGE.out.h5  // [ meta, labels h5 ]
 }
