@@ -8,12 +8,14 @@ gathered GFF3 is the one a single task would have written: same features, same o
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from .atomic import atomic_path
 from .errors import UserError
 from .fasta import FastaReader, _seqid
+from .gff import gff3_attributes
 
 
 def scatter_fasta(fasta: str | Path, chunk_bases: int, prefix: str | Path) -> list[tuple[Path, list[str], int]]:
@@ -23,21 +25,11 @@ def scatter_fasta(fasta: str | Path, chunk_bases: int, prefix: str | Path) -> li
     lines are copied as they are. Returns (path, seqids, bases) per file. Duplicate ids are refused here,
     since no later step, seeing one file, could notice them."""
     fasta = str(fasta)
-    groups: list[tuple[Path, list[str], int]] = []
+    groups: list[list] = []  # [path, seqids, bases] per file
     seen: dict[str, int] = {}
-    out, ctx, bases, ids, index, ends_in_newline = None, None, 0, [], 0, True
-
-    def close() -> None:
-        nonlocal out, ctx
-        if ctx is not None:
-            if not ends_in_newline:
-                out.write(b"\n")
-            out.close()
-            ctx.__exit__(None, None, None)
-            groups.append((Path(f"{prefix}.{len(groups) + 1:05d}.fa"), ids, bases))
-            out = ctx = None
-
-    try:
+    out, index, ends_in_newline = None, 0, True
+    # every file's atomic_path stays open until the end: all appear, or (on an error) none
+    with contextlib.ExitStack() as files:
         for kind, data in FastaReader(fasta).events():
             if kind == "header":
                 index += 1
@@ -46,41 +38,35 @@ def scatter_fasta(fasta: str | Path, chunk_bases: int, prefix: str | Path) -> li
                     raise UserError(f"{fasta}: duplicate sequence id {seqid!r} (records {seen[seqid]} and {index}); "
                                     "sequence ids must be unique")
                 seen[seqid] = index
-                if ctx is None or bases >= chunk_bases:
-                    close()
-                    ctx = atomic_path(f"{prefix}.{len(groups) + 1:05d}.fa")
-                    out = open(ctx.__enter__(), "wb")
-                    bases, ids = 0, []
-                elif not ends_in_newline:
+                if not ends_in_newline:
                     out.write(b"\n")
-                ids.append(seqid)
+                if out is None or groups[-1][2] >= chunk_bases:
+                    if out is not None:
+                        out.close()
+                    path = Path(f"{prefix}.{len(groups) + 1:05d}.fa")
+                    out = open(files.enter_context(atomic_path(path)), "wb")
+                    files.callback(out.close)
+                    groups.append([path, [], 0])
+                groups[-1][1].append(seqid)
                 out.write(b">" + data + b"\n")
                 ends_in_newline = True
-            elif ctx is None:
+            elif out is None:
                 if data.strip():
                     raise UserError(f"{fasta}: not a FASTA file: the first line does not start with '>'")
             else:
                 out.write(data)
-                bases += len(data) - data.count(b"\n") - data.count(b"\r") - data.count(b" ")
+                groups[-1][2] += len(data) - data.count(b"\n") - data.count(b"\r") - data.count(b" ")
                 ends_in_newline = data.endswith(b"\n")
-        close()
-    except BaseException as e:
-        if ctx is not None:
-            out.close()
-            ctx.__exit__(type(e), e, e.__traceback__)
-        raise
-    if not groups:
-        raise UserError(f"{fasta}: not a FASTA file: no '>' header found")
-    return groups
+        if out is None:
+            raise UserError(f"{fasta}: not a FASTA file: no '>' header found")
+        if not ends_in_newline:
+            out.write(b"\n")
+    return [tuple(group) for group in groups]
 
 
 def _gene_id(line: str) -> str | None:
     fields = line.rstrip("\n").split("\t")
-    if len(fields) == 9 and fields[2] == "gene":
-        for attribute in fields[8].split(";"):
-            if attribute.startswith("ID="):
-                return attribute[3:]
-    return None
+    return gff3_attributes(fields[8]).get("ID") if len(fields) == 9 and fields[2] == "gene" else None
 
 
 def gather_gff3(parts: Sequence[str | Path], output: str | Path) -> int:
@@ -96,7 +82,6 @@ def gather_gff3(parts: Sequence[str | Path], output: str | Path) -> int:
     regions: dict[str, str] = {}
     gene_ids: dict[str, str] = {}
     with atomic_path(output) as tmp, open(tmp, "w") as out:
-        bodies: list[Iterable[str]] = []
         for part in parts:
             part = str(part)
             header, own_comments = [], []
@@ -125,11 +110,10 @@ def gather_gff3(parts: Sequence[str | Path], output: str | Path) -> int:
             elif own_comments != comments:
                 raise UserError(f"{part}: made with other settings or another model than {parts[0]} "
                                 f"({''.join(own_comments).strip()!r} vs {''.join(comments).strip()!r})")
-            bodies.append(part)
         out.write("##gff-version 3\n")
         out.writelines(pragmas)
         out.writelines(comments or [])
-        for part in bodies:
+        for part in map(str, parts):
             with open(part) as fh:
                 for number, line in enumerate(fh, 1):
                     if line.startswith("#") and not line.startswith("###"):
