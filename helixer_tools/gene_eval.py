@@ -3,6 +3,10 @@
 Levels, each with sensitivity (found reference features / reference features), precision (correct
 predicted features / predicted features) and F1:
 
+- **coding gene**, **coding transcript** (the headline, as BRAKER and Tiberius report gene models): a
+  transcript is right when its CDS exons, all of them, are a reference transcript's (same sequence and
+  strand); a gene when one of its transcripts is. UTRs do not count, so these levels say how many proteins
+  a model gets right, which is what separates models that never place a UTR end exactly;
 - **gene**: a predicted gene is correct when an unmatched reference gene has its sequence, strand, start
   and end, and every mRNA of the one with fewer mRNAs has the exons of an mRNA of the other (all of them
   when the numbers are equal). That is GenomeTools ``gt eval``'s rule, except that ``gt eval`` does not
@@ -39,7 +43,7 @@ from .gff import MASKED_BIOTYPES, MASKED_GENE_TYPES, gff3_attributes, merge
 
 log = logging.getLogger("helixer_tools")
 
-LEVELS = (("gene", "genes"), ("transcript", "mRNAs"), ("exon", "exons"), ("cds_exon", "CDS exons"),
+LEVELS = (("coding_gene", "genes (CDS)"), ("coding_transcript", "mRNAs (CDS)"), ("gene", "genes"), ("transcript", "mRNAs"), ("exon", "exons"), ("cds_exon", "CDS exons"),
           ("intron", "introns"), ("intron_chain", "intron chains"), ("exon_bases", "exon bases"),
           ("cds_bases", "CDS bases"))
 UTR_TYPES = {"five_prime_UTR", "three_prime_UTR", "UTR", "five_prime_utr", "three_prime_utr"}
@@ -248,7 +252,7 @@ def compare(ref: Sequence[Gene], pred: Sequence[Gene]) -> dict[str, Level]:
             if i not in matched and _same_chains(g, ref[i]):
                 matched.add(i)
                 break
-    levels = {"gene": Level(len(matched), len(ref), len(matched), len(pred))}
+    levels = {**_coding_levels(ref, pred), "gene": Level(len(matched), len(ref), len(matched), len(pred))}
 
     key = lambda t: (t.seqid, t.strand, t.start, t.end, t.exons)  # noqa: E731
     r_t = Counter(key(t) for g in ref for t in g.transcripts)
@@ -271,12 +275,85 @@ def compare(ref: Sequence[Gene], pred: Sequence[Gene]) -> dict[str, Level]:
     return levels
 
 
+def _coding_levels(ref: Sequence[Gene], pred: Sequence[Gene]) -> dict[str, Level]:
+    """Coding transcript and gene levels: transcripts match by their CDS exon chains alone."""
+    chain = lambda t: (t.seqid, t.strand, t.cds)  # noqa: E731
+    ref_chains = {chain(t) for g in ref for t in g.transcripts if t.cds}
+    pred_chains = {chain(t) for g in pred for t in g.transcripts if t.cds}
+    levels = {}
+    r_t = [chain(t) for g in ref for t in g.transcripts if t.cds]
+    p_t = [chain(t) for g in pred for t in g.transcripts if t.cds]
+    levels["coding_transcript"] = Level(sum(c in pred_chains for c in r_t), len(r_t),
+                                        sum(c in ref_chains for c in p_t), len(p_t))
+    found = sum(any(chain(t) in pred_chains for t in g.transcripts) for g in ref)
+    correct = sum(any(chain(t) in ref_chains for t in g.transcripts) for g in pred)
+    levels["coding_gene"] = Level(found, len(ref), correct, len(pred))
+    return levels
+
+
+def _cds_length(g: Gene) -> int:
+    """The longest coding sequence of a gene's transcripts, in bp."""
+    return max((sum(b - a + 1 for a, b in t.cds) for t in g.transcripts), default=0)
+
+
+def _overlaps(ref: Sequence[Gene], pred: Sequence[Gene]) -> tuple[list[int], list[int]]:
+    """For each reference gene the number of predicted genes whose CDS overlaps its CDS on the same strand,
+    and for each predicted gene the number of reference genes (a sweep over CDS spans per sequence/strand)."""
+    spans = defaultdict(list)  # (seqid, strand) -> (start, end, side, index)
+    for side, genes in enumerate((ref, pred)):
+        for i, g in enumerate(genes):
+            cds = tuple(merge(x for t in g.transcripts for x in t.cds))
+            if cds:
+                spans[(g.seqid, g.strand)].append((cds[0][0], cds[-1][1], side, i, cds))
+    counts = ([0] * len(ref), [0] * len(pred))
+    for items in spans.values():
+        items.sort(key=lambda x: x[0])
+        active: list[tuple] = []
+        for item in items:
+            active = [a for a in active if a[1] >= item[0]]
+            for a in active:
+                if a[2] != item[2] and _overlap(a[4], item[4]):
+                    counts[a[2]][a[3]] += 1
+                    counts[item[2]][item[3]] += 1
+            active.append(item)
+    return counts
+
+
+def gene_model_stats(ref: Sequence[Gene], pred: Sequence[Gene]) -> dict[str, float]:
+    """Counts and sizes that show fragments and fusions: genes, median gene and CDS length, reference genes
+    split over several predicted genes, predicted genes merging several reference genes, reference genes
+    with no predicted CDS at all."""
+    import statistics
+
+    med = lambda values: float(statistics.median(values)) if values else 0.0  # noqa: E731
+    per_ref, per_pred = _overlaps(ref, pred)
+    return {"reference_genes": float(len(ref)), "predicted_genes": float(len(pred)),
+            "reference_median_gene_length": med([g.end - g.start + 1 for g in ref]),
+            "predicted_median_gene_length": med([g.end - g.start + 1 for g in pred]),
+            "reference_median_cds_length": med([_cds_length(g) for g in ref]),
+            "predicted_median_cds_length": med([_cds_length(g) for g in pred]),
+            "reference_genes_split": float(sum(n > 1 for n in per_ref)),
+            "predicted_genes_merged": float(sum(n > 1 for n in per_pred)),
+            "reference_genes_missed": float(sum(n == 0 for n in per_ref))}
+
+
+STATS = (("reference_genes", "reference genes"), ("predicted_genes", "predicted genes"),
+         ("reference_median_gene_length", "reference median gene length (bp)"),
+         ("predicted_median_gene_length", "predicted median gene length (bp)"),
+         ("reference_median_cds_length", "reference median CDS length (bp)"),
+         ("predicted_median_cds_length", "predicted median CDS length (bp)"),
+         ("reference_genes_split", "reference genes split (CDS over several predicted genes)"),
+         ("predicted_genes_merged", "predicted genes merging several reference genes"),
+         ("reference_genes_missed", "reference genes without any predicted CDS"))
+
+
 @dataclass
 class GeneEvaluation:
     name: str
     path: str
     levels: dict[str, Level]
     genes: int  # predicted genes compared
+    stats: dict[str, float] = field(default_factory=dict)  # gene_model_stats
 
     def summary(self) -> dict[str, float]:
         out = {}
@@ -285,7 +362,7 @@ class GeneEvaluation:
             out[f"{level}_sensitivity"] = lv.sensitivity
             out[f"{level}_precision"] = lv.precision
             out[f"{level}_f1"] = lv.f1
-        return out
+        return {**out, **self.stats}
 
 
 def regions_of(path: str) -> dict[str, list[Interval]]:
@@ -344,6 +421,6 @@ def evaluate_gff3(reference: str, predictions: Sequence[str], names: Sequence[st
             raise UserError(f"{path}: none of its sequences ({', '.join(sorted(seqids)[:3])}) is in {reference} "
                             f"({', '.join(sorted(ref_seqids)[:3])}); predictions of another genome?")
         pred = within(ann, spans)
-        results.append(GeneEvaluation(name, path, compare(ref, pred), len(pred)))
+        results.append(GeneEvaluation(name, path, compare(ref, pred), len(pred), gene_model_stats(ref, pred)))
     log.info("gene level: %d reference genes%s", len(ref), f" inside the regions of {regions}" if regions else "")
     return results

@@ -14,7 +14,7 @@ from typing import Sequence
 
 from . import __version__
 from .atomic import write_text
-from .gene_eval import LEVELS
+from .gene_eval import LEVELS, STATS
 
 STYLE = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2em auto; max-width: 72em;
@@ -32,8 +32,9 @@ BASE_ROWS = (("genic_f1", "genic F1 (UTR, CDS, intron)"), ("sub_genic_f1", "sub-
              ("f1_CDS", "CDS F1"), ("f1_intron", "intron F1"), ("f1_phase_0", "phase 0 F1"),
              ("f1_phase_1", "phase 1 F1"), ("f1_phase_2", "phase 2 F1"))
 HEADLINE = (("base", "genic_f1", "base-wise genic F1"), ("base", "phase_f1", "base-wise phase F1"),
-            ("gene", "gene_f1", "gene F1"), ("gene", "transcript_f1", "mRNA F1"), ("gene", "exon_f1", "exon F1"),
-            ("gene", "intron_chain_f1", "intron chain F1"))
+            ("gene", "coding_gene_f1", "gene F1 (CDS exact)"), ("gene", "coding_transcript_f1", "mRNA F1 (CDS exact)"),
+            ("gene", "cds_exon_f1", "CDS exon F1"), ("gene", "intron_f1", "intron F1"),
+            ("gene", "gene_f1", "gene F1 (with UTRs, as gt eval)"), ("gene", "exon_f1", "exon F1"))
 
 
 def _png(draw, results) -> str:
@@ -42,21 +43,24 @@ def _png(draw, results) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _diff_cell(value: float) -> str:
+def _diff_cell(value: float, digits: int = 4) -> str:
+    if digits == 0:  # counts and sizes: more is not better, so not coloured
+        return f"<td>{value:+,.0f}</td>"
     cls = "up" if value > 5e-5 else "down" if value < -5e-5 else ""
     return f'<td class="{cls}">{value:+.4f}</td>'
 
 
-def _table(names: Sequence[str], rows: list[tuple[str, list[float], list[str] | None]]) -> str:
+def _table(names: Sequence[str], rows: list[tuple[str, list[float], list[str] | None]], digits: int = 4) -> str:
     """Rows of (label, values, tooltips); a difference column to the first for every further file."""
     e = html.escape
     head = "".join(f"<th>{e(n)}</th>" for n in names)
     head += "".join(f"<th>{e(n)} &minus; {e(names[0])}</th>" for n in names[1:])
     body = []
     for label, values, tips in rows:
-        cells = "".join(f'<td title="{e(t)}">{v:.4f}</td>' if t else f"<td>{v:.4f}</td>"
+        fmt = ",.0f" if digits == 0 else f".{digits}f"
+        cells = "".join(f'<td title="{e(t)}">{v:{fmt}}</td>' if t else f"<td>{v:{fmt}}</td>"
                         for v, t in zip(values, tips or [None] * len(values)))
-        cells += "".join(_diff_cell(v - values[0]) for v in values[1:])
+        cells += "".join(_diff_cell(v - values[0], digits) for v in values[1:])
         body.append(f"<tr><td>{e(label)}</td>{cells}</tr>")
     return f"<table><thead><tr><th></th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -77,9 +81,12 @@ def write_html(path: str, base=None, genes=None, inputs: dict[str, str] | None =
     if genes:
         parts += ["<h2>Gene level</h2>",
                   "<p>Predicted gene models (GFF3) against the reference's. <b>Sensitivity</b>: reference features "
-                  "found; <b>precision</b>: predicted features that are right. A gene or mRNA is right when its "
-                  "span and exons equal the reference's; exons, CDS exons and introns count when their start and end "
-                  "are exact; an intron chain when all introns of a transcript are; bases count per strand. "
+                  "found; <b>precision</b>: predicted features that are right. <b>(CDS)</b>: an mRNA is right when "
+                  "its CDS exons, all of them, equal a reference mRNA's; a gene when one of its mRNAs is (UTRs do "
+                  "not count, as BRAKER and Tiberius report gene models). Without (CDS), a gene or mRNA is right when "
+                  "its span and exons, UTRs included, equal the reference's (gt eval's levels); exons, CDS exons and "
+                  "introns count when their start and end are exact; an intron chain when all introns of a "
+                  "transcript are; bases count per strand. "
                   f"{genes[0].levels['gene'].reference:,} reference genes; predicted genes: "
                   f"{', '.join(f'{e(g.name)} {g.genes:,}' for g in genes)}. Hover a number for its counts.</p>"]
         for what in ("f1", "sensitivity", "precision"):
@@ -91,6 +98,11 @@ def write_html(path: str, base=None, genes=None, inputs: dict[str, str] | None =
                 rows.append((label, [getattr(lv, what) for lv in levels], tips))
             parts += [f"<h3>{what if what != 'f1' else 'F1'}</h3>", _table(names, rows)]
         parts.append(f'<p><img alt="gene-level sensitivity, precision and F1" src="{_png(gene_level_plot, genes)}"></p>')
+        parts += ["<h3>Gene models: counts and sizes</h3>",
+                  "<p>Fragmented predictions show as many short genes and reference genes split over several "
+                  "predicted ones; fused ones as predicted genes merging several reference genes (CDS overlapping "
+                  "on the same strand).</p>",
+                  _table(names, [(label, [g.stats[key] for g in genes], None) for key, label in STATS], digits=0)]
     if base:
         parts += ["<h2>Base-wise</h2>",
                   "<p>Every base's class (intergenic, UTR, CDS, intron) and phase, as upstream Helixer scores its "

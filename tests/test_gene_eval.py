@@ -16,7 +16,8 @@ import pytest
 
 from helixer_tools.cli import evaluate as cli
 from helixer_tools.errors import UserError
-from helixer_tools.gene_eval import Gene, Transcript, compare, evaluate_gff3, read_gff3, regions_of
+from helixer_tools.gene_eval import (Gene, Transcript, compare, evaluate_gff3, gene_model_stats, read_gff3,
+                                     regions_of)
 
 DATA = Path(__file__).parent / "data"
 # on the test command (scripts/test.sh) a missing gt or Chromium fails these tests instead of skipping them
@@ -86,6 +87,54 @@ def test_counts_by_hand(tmp_path):
     assert _counts(levels["cds_bases"]) == (151 + 301 + 401, 853, 853, 853 + 201)
     assert levels["gene"].sensitivity == 0.5 and levels["gene"].precision == pytest.approx(1 / 3)
     assert levels["gene"].f1 == pytest.approx(2 * 0.5 / 3 / (0.5 + 1 / 3))
+
+
+def _coding(seqid, strand, cds_chains, utr=5):
+    """A gene whose transcripts have the given CDS exon chains and ``utr`` bp of UTR on each end."""
+    ts = []
+    for cds in cds_chains:
+        exons = ((cds[0][0] - utr, cds[0][1]), *cds[1:-1], (cds[-1][0], cds[-1][1] + utr)) if len(cds) > 1 \
+            else ((cds[0][0] - utr, cds[0][1] + utr),)
+        ts.append(Transcript(seqid, strand, exons[0][0], exons[-1][1], exons, tuple(cds)))
+    return Gene(seqid, strand, min(t.start for t in ts), max(t.end for t in ts), ts)
+
+
+def test_coding_levels_by_hand():
+    ref = [_coding("s", "+", [((100, 200), (300, 400))]),                      # r0: found by p0 (UTRs differ)
+           _coding("s", "+", [((1000, 1100), (1200, 1300)), ((1000, 1100), (1250, 1300))]),  # r1: 2nd isoform
+           _coding("s", "-", [((2000, 2300),)]),                                  # r2: split by p2, p3
+           _coding("s", "+", [((3000, 3100),)]), _coding("s", "+", [((3200, 3300),)]),  # r3, r4: merged by p4
+           _coding("t", "+", [((10, 90),)])]                                      # r5: missed
+    pred = [_coding("s", "+", [((100, 200), (300, 400))], utr=50),              # p0: CDS right, UTRs wrong
+            _coding("s", "+", [((1000, 1100), (1250, 1300))]),                  # p1: one of r1's isoforms
+            _coding("s", "-", [((2000, 2100),)]), _coding("s", "-", [((2200, 2300),)]),  # p2, p3: fragments
+            _coding("s", "+", [((3000, 3100), (3200, 3300))]),                  # p4: fusion
+            _coding("s", "-", [((100, 200), (300, 400))])]                      # p5: r0's CDS on the other strand
+    levels = compare(ref, pred)
+    # transcripts by CDS chain: r0.t, r1.t2 found (of 7); p0, p1 right (of 6)
+    assert _counts(levels["coding_transcript"]) == (2, 7, 2, 6)
+    assert _counts(levels["coding_gene"]) == (2, 6, 2, 6)
+    assert levels["coding_gene"].f1 == pytest.approx(1 / 3)
+    # gt eval's levels need the UTR ends too: p1 has r1's span and one of its exon chains; p0's UTRs differ
+    assert levels["gene"].found == 1 and levels["transcript"].found == 1
+    stats = gene_model_stats(ref, pred)
+    assert stats["reference_genes"] == 6 and stats["predicted_genes"] == 6
+    assert stats["reference_genes_split"] == 1  # r2
+    assert stats["predicted_genes_merged"] == 1  # p4
+    assert stats["reference_genes_missed"] == 1  # r5
+    # CDS lengths (longest isoform): r 202, 202, 301, 101, 101, 81 -> 151.5; p 202, 152, 101, 101, 202, 202 -> 177
+    assert stats["reference_median_cds_length"] == 151.5
+    assert stats["predicted_median_cds_length"] == 177
+    assert stats["predicted_median_gene_length"] == 311  # 401, 311, 111, 111, 311, 401
+
+
+def test_coding_levels_in_outputs(tmp_path):
+    (res,) = evaluate_gff3(str(_write(tmp_path, "ref.gff3", REF)), [str(_write(tmp_path, "p.gff3", PRED))], ["p"])
+    # g1's and g2's CDS chains are predicted (b's UTR end is 3 bp short, which gt eval's level does not forgive)
+    assert _counts(res.levels["coding_gene"]) == (2, 2, 2, 3)
+    assert _counts(res.levels["gene"]) == (1, 2, 1, 3)
+    s = res.summary()
+    assert s["coding_gene_f1"] == pytest.approx(0.8) and s["predicted_genes"] == 3 and s["reference_genes"] == 2
 
 
 def _gene(start, chains):
