@@ -50,6 +50,7 @@ DEFAULT_JOIN = "last-lstm"
 RECOMMENDED_CLASS_WEIGHTS = (0.7, 1.6, 1.2, 1.2)
 RECOMMENDED_TRANSITION_WEIGHTS = (1, 12, 3, 1, 12, 3)
 PRETRAINED_OUTPUT = "pretrained output layer"  # key of the weights a new head starts from
+HIDDEN_AUTO = "auto"  # --hidden-units auto: as wide as the output layer (see hidden_width)
 # what a check must improve to be saved: validation genic F1 (upstream), or the mean of genic and phase F1
 CHECKPOINT_METRICS = {"genic": lambda s: s["genic_f1"], "genic+phase": lambda s: (s["genic_f1"] + s["phase_f1"]) / 2}
 
@@ -143,18 +144,25 @@ def _head_weights(weights: dict, trunk: Trunk, head: Head, fresh: bool) -> tuple
     return {**kept, PRETRAINED_OUTPUT: weights["dense"]}, "pretrained output layer"
 
 
-def head_spec(pretrained: str, hidden_units: int = 0, fresh: bool = False) -> tuple[ModelSpec, dict]:
+def hidden_width(hidden_units: int | str, trunk: Trunk) -> int:
+    """``auto``: as wide as the output layer (pool * 8 units), so the new layers start exactly as the
+    pretrained output layer (its rank is at most that) and the linear head keeps its full rank."""
+    return trunk.pool_size * 8 if hidden_units == HIDDEN_AUTO else int(hidden_units)
+
+
+def head_spec(pretrained: str, hidden_units: int | str = 0, fresh: bool = False) -> tuple[ModelSpec, dict]:
     spec, weights = _pretrained(pretrained)
-    head = Head(join_lstm_layers=spec.trunk.lstm_layers, hidden_units=hidden_units)
+    head = Head(join_lstm_layers=spec.trunk.lstm_layers, hidden_units=hidden_width(hidden_units, spec.trunk))
     weights, init = _head_weights(weights, spec.trunk, head, fresh)
     return (ModelSpec(trunk=spec.trunk, head=head, route="head",
                       provenance={**_provenance(pretrained), "new_layers_from": init}), weights)
 
 
-def coverage_spec(pretrained: str, hidden_units: int = 0, norm: str = "log", join_at: str = DEFAULT_JOIN,
+def coverage_spec(pretrained: str, hidden_units: int | str = 0, norm: str = "log", join_at: str = DEFAULT_JOIN,
                   prefix: str = "rnaseq", fresh: bool = False) -> tuple[ModelSpec, dict]:
     spec, weights = _pretrained(pretrained)
-    head = Head(join_lstm_layers=_join(spec.trunk, join_at, pretrained), hidden_units=hidden_units,
+    head = Head(join_lstm_layers=_join(spec.trunk, join_at, pretrained),
+                hidden_units=hidden_width(hidden_units, spec.trunk),
                 coverage=Coverage(prefix=prefix, channels=1, norm=norm))  # channels set from the data
     weights, init = _head_weights(weights, spec.trunk, head, fresh)
     return (ModelSpec(trunk=spec.trunk, head=head, route="coverage",
@@ -169,8 +177,10 @@ def warm_head(net, weights: dict) -> dict:
 
     Without a hidden layer the new final layer is ``W`` (zero rows for the coverage features): the
     pretrained model exactly. With ``h`` hidden (linear) units, hidden and final layer start as the best
-    rank-``h`` factorisation of ``W`` (truncated SVD; exact when ``h`` >= rank ``W``), coverage rows zero;
-    hidden units beyond the rank keep their random weights into a zero row, so they start silent."""
+    rank-``h`` factorisation of ``W`` (truncated SVD; exact when ``h`` >= rank ``W``, which ``auto``,
+    ``pool * 8`` units, always is), coverage rows zero; hidden units beyond the rank keep their random
+    weights into a zero row, so they start silent. A narrower hidden layer cannot hold ``W``: training
+    then starts from an approximation of the pretrained model, and a warning says how far it is."""
     W, b = (np.asarray(a, dtype=np.float32) for a in weights.pop(PRETRAINED_OUTPUT))
     layers = {layer.name: layer for layer in M.weighted_layers(net)}
     d = W.shape[0]
@@ -181,6 +191,13 @@ def warm_head(net, weights: dict) -> dict:
     hidden = np.asarray(layers["hidden"].get_weights()[0], np.float32)  # (features, h), randomly initialised
     u, sv, vt = np.linalg.svd(W, full_matrices=False)
     k = min(hidden.shape[1], len(sv))
+    rank = int((sv > sv[0] * 1e-6).sum()) if sv.size and sv[0] > 0 else 0
+    if k < rank:
+        lost = float(np.sqrt((sv[k:] ** 2).sum() / (sv ** 2).sum()))
+        log.warning("a hidden layer of %d units cannot hold the pretrained output layer (rank %d): training starts "
+                    "from its best rank-%d approximation (%.0f %% off), not from the pretrained model, and may end "
+                    "worse than it; --hidden-units %d or more (or auto) starts exactly at the pretrained model",
+                    k, rank, k, 100 * lost, rank)
     first = hidden.copy()
     first[:, :k] = 0.0
     first[:d, :k] = u[:, :k] * np.sqrt(sv[:k])

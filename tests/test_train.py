@@ -164,6 +164,36 @@ def test_new_layers_start_as_the_pretrained_model(route, hidden):
     assert spec.provenance["new_layers_from"] == "random" and T.PRETRAINED_OUTPUT not in w
 
 
+@pytest.mark.parametrize("route,hidden", [("head", 0), ("head", "auto"), ("coverage", 0), ("coverage", "auto")])
+def test_check_zero_is_the_pretrained_model(data, tmp_path, route, hidden, caplog):
+    """Check 0 of routes 2 and 3 scores exactly what the pretrained model scores on the validation data, with
+    and without a hidden layer (auto: as wide as the output layer), as docs/tools.md promises."""
+    pre_spec, pre = M.read(PRETRAINED)
+    net = M.build(pre_spec)
+    M.set_weights(net, pre, "pretrained")
+    stream = BatchStream(open_parts([str(data["labels"])], "validation", None), FAST["val_batch_size"], 9, None,
+                         FAST["class_weights"], FAST["transition_weights"])
+    expected = T.validate(net, stream)
+    stream.close()
+    make = T.head_spec if route == "head" else T.coverage_spec
+    spec, weights = make(str(PRETRAINED), hidden)
+    assert spec.head.hidden_units == (72 if hidden == "auto" else 0)
+    h5 = data["labels"] if route == "head" else data["cov"]
+    summary = run(spec, weights, h5, h5, tmp_path / "t.h5", learning_rate=1e-12, optimizer="adam", patience=1,
+                  epochs=1)
+    check0 = summary["rows"][0]
+    for key, value in expected.items():
+        assert check0[key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
+    assert "cannot hold the pretrained output layer" not in caplog.text
+    # a hidden layer narrower than the output layer's rank (32) cannot start there, and says so
+    spec, weights = make(str(PRETRAINED), 8)
+    T.warm_head(M.build(spec), weights)
+    assert "a hidden layer of 8 units cannot hold the pretrained output layer (rank 32)" in caplog.text
+    args = cli.build_parser().parse_args([route, "--pretrained", "m.h5", "--data-dir", "d", "--output", "o.h5",
+                                          "--hidden-units", "auto"])
+    assert args.hidden_units == "auto"
+
+
 def test_check_zero_keeps_the_starting_model(data, tmp_path, caplog):
     """Fine-tuning that cannot improve (learning rate 1e-12) returns the starting model, and says so."""
     spec, weights = T.whole_spec(str(PRETRAINED))

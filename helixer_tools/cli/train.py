@@ -152,12 +152,24 @@ def _pretrained_parser() -> argparse.ArgumentParser:
     return p
 
 
+def hidden_units(text: str) -> int | str:
+    if text == "auto":  # train.HIDDEN_AUTO (train is imported only to run)
+        return text
+    try:
+        return non_negative_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a number of units (0 or more) nor auto") from None
+
+
 def _head_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("new layers")
-    g.add_argument("--hidden-units", type=non_negative_int, default=0,
-                   help="add a hidden (linear) Dense layer of this many units before the new final layer; 0: none "
-                        "(upstream --post-coverage-hidden-layer is 16)")
+    g.add_argument("--hidden-units", type=hidden_units, default=0, metavar="N|auto",
+                   help="add a hidden (linear) Dense layer of this many units before the new final layer; 0: none; "
+                        "auto: as wide as the output layer (pool size x 8 = 72), so the new layers start exactly as "
+                        "the pretrained model. Fewer units than the rank of the pretrained output layer (the "
+                        "trunk's width, at most 72) start from an approximation of it, and the tool warns "
+                        "(upstream --post-coverage-hidden-layer is 16, from random weights)")
     g.add_argument("--fresh-head", action="store_true",
                    help="start the new layers from random weights, as upstream --fine-tune does; by default they "
                         "start as the pretrained model's output layer (with a hidden layer: its best factorisation), "
