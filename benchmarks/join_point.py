@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from helixer_tools import model as M  # noqa: E402
 from helixer_tools import train as T  # noqa: E402
 from helixer_tools.h5io import copy_rows  # noqa: E402
-from helixer_tools.model import Trunk  # noqa: E402
+from helixer_tools.spec import Trunk  # noqa: E402
 from helixer_tools.training_data import BatchStream, open_parts  # noqa: E402
 
 OPTS = dict(batch_size=8, val_batch_size=32, class_weights=(0.7, 1.6, 1.2, 1.2),

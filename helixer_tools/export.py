@@ -31,10 +31,12 @@ import h5py
 import numpy as np
 
 from . import __version__
+from . import checkpoints
 from . import model as M
 from .atomic import atomic_path
 from .errors import UserError
-from .model import ModelSpec
+from .checkpoints import output_names
+from .spec import ModelSpec
 
 log = logging.getLogger("helixer_tools")
 
@@ -160,17 +162,12 @@ def _heads(g: _Graph, spec: ModelSpec, x: str) -> list[str]:
     return [g.add("Activation", head, {"activation": "softmax"}, _node(hat)) for head, hat in zip(("genic", "phase"), hats)]
 
 
-def _output_names(spec: ModelSpec) -> tuple[str | None, str]:
-    """Upstream's names of (hidden, output) Dense layers: Keras auto-names them dense, dense_1 in order."""
-    return ("dense", "dense_1") if spec.head and spec.head.hidden_units else (None, "dense")
-
-
 def _plain_graph(spec: ModelSpec, weights: dict) -> _Graph:
     """A whole HybridModel, or a route-2 head model (trunk to its join point, [hidden], output)."""
     g = _Graph("model", trainable=True)
     x = _trunk(g, spec, weights, g.input(4), spec.head.join_lstm_layers if spec.head else spec.trunk.lstm_layers,
                whole=spec.head is None)
-    hidden, output = _output_names(spec)
+    hidden, output = output_names(spec)
     if hidden:
         x = _dense(g, hidden, spec.head.hidden_units, x, weights.get("hidden"))
     x = _dense(g, output, spec.trunk.pool_size * 8, x, weights.get("dense"))
@@ -195,7 +192,7 @@ def _coverage_graph(spec: ModelSpec, weights: dict) -> _Graph:
     c = g.add("Reshape", "reshape", {"target_shape": [-1, t.pool_size * 2 * cov.channels]}, _node(reads),
               trainable=False)
     x = g.add("TFOpLambda", "tf.concat", {"function": "concat"}, _node(("model", 1, 0), c, axis=-1), trainable=False)
-    hidden, output = _output_names(spec)
+    hidden, output = output_names(spec)
     if hidden:
         x = _dense(g, hidden, spec.head.hidden_units, x, weights.get("hidden"))
     x = _dense(g, output, t.pool_size * 8, x, weights.get("dense"))
@@ -299,7 +296,7 @@ def export(model: str | Path, output: str | Path, pretrained: str | Path | None 
            argv: list[str] | None = None) -> Export:
     """Write ``model`` (a helixer-train checkpoint) as a checkpoint upstream Helixer loads; a coverage
     model also gets its companion ``pretrained`` file (default ``<output>.pretrained.h5``)."""
-    spec, weights = M.read(model)
+    spec, weights = checkpoints.read(model)
     source = Path(model).name
     if spec.route == "upstream":
         raise UserError(f"{model}: is already an upstream Helixer model; upstream loads it as it is")
@@ -315,9 +312,9 @@ def export(model: str | Path, output: str | Path, pretrained: str | Path | None 
     elif pretrained:
         raise UserError(f"{model}: is not a coverage model; only coverage models need a companion pretrained file")
     commands = upstream_commands(spec, str(output), str(pretrained) if pretrained else None)
-    attrs = {M.SPEC_ATTR: spec.to_json(), "helixer_tools_tool": "helixer-export-model",
+    attrs = {checkpoints.SPEC_ATTR: spec.to_json(), "helixer_tools_tool": "helixer-export-model",
              "helixer_tools_version": __version__, "helixer_tools_exported_from": source,
-             "helixer_tools_exported_from_md5": M.file_md5(model), COMMAND_ATTR: "\n".join(commands)}
+             "helixer_tools_exported_from_md5": checkpoints.file_md5(model), COMMAND_ATTR: "\n".join(commands)}
     if argv is not None:
         attrs["helixer_tools_argv"] = json.dumps(list(argv))
     with atomic_path(output) as tmp_out:
@@ -333,18 +330,3 @@ def export(model: str | Path, output: str | Path, pretrained: str | Path | None 
             _write(tmp_pre, _companion_graph(spec, weights), companion)
     log.info("wrote %s and its companion %s (%s) for upstream Helixer", output, pretrained, spec.describe())
     return Export(output, pretrained, commands)
-
-
-def read_weights(f: h5py.File, spec: ModelSpec, source: str) -> dict[str, list[np.ndarray]]:
-    """The weights of an exported file under our layer names (upstream's dense/dense_1 -> hidden/dense)."""
-    from .upstream_model import _layer_weights
-
-    weights = _layer_weights(f["model_weights"], source)
-    hidden, output = _output_names(spec)
-    out = {name: arrays for name, arrays in weights.items() if name not in ("dense", "dense_1")}
-    if output not in weights:
-        raise UserError(f"{source}: the exported model has no weights for its output layer {output!r}")
-    out["dense"] = weights[output]
-    if hidden:
-        out["hidden"] = weights[hidden]
-    return out

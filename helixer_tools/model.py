@@ -1,12 +1,8 @@
-"""The Helixer HybridModel in Keras 3: its description, how it is built, saved and loaded.
+"""The Helixer HybridModel in Keras 3: built from its description, saved and loaded.
 
-A model is fully described by a :class:`ModelSpec` (JSON-serialisable), and built from it by
-:func:`build`. Our checkpoints are HDF5 files holding that spec (attribute ``helixer_tools_model``)
-and every layer's weights (``weights/<layer>/<i>``), so inference needs nothing else. Upstream
-checkpoints (Keras 2 HDF5 whose configs hold ``TFOpLambda`` layers Keras 3 cannot deserialise, and
-coverage-tuned ones with a nested frozen sub-model) are read the same way: the spec is recovered from
-their ``model_config`` and the weights copied layer by layer from ``model_weights``. Our models exported
-for upstream (helixer-export-model) are Keras 2 files that keep the spec attribute, read by both.
+A model is fully described by a :class:`~helixer_tools.spec.ModelSpec` (helixer_tools.spec) and built from
+it by :func:`build`; its checkpoint files, ours and upstream's, are read and written by
+helixer_tools.checkpoints (:func:`read` here is that module's), so this module is the one that needs Keras.
 
 Network (layer names as upstream's Keras auto-names, so weights map one to one)::
 
@@ -22,150 +18,22 @@ and concatenated] -> [hidden Dense(hidden_units), linear] -> dense (pool_size * 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
-import hashlib
-import json
 import logging
 import os
 import sys
 import tempfile
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import h5py
 import numpy as np
 
-from . import __version__
-from .atomic import atomic_path
+from . import checkpoints
+from .checkpoints import file_md5, read  # noqa: F401 (the checkpoint API callers use with the model)
 from .errors import UserError
-
-SPEC_ATTR = "helixer_tools_model"
-FORMAT_VERSION = 1
-ROUTES = ("scratch", "whole", "head", "coverage", "upstream")
-COVERAGE_NORMS = ("log", "linear", "none")
+from .spec import ModelSpec, Trunk
 
 log = logging.getLogger("helixer_tools")
-
-
-@dataclass(frozen=True)
-class Trunk:
-    """HybridModel hyper-parameters (upstream HybridModel.py option names, defaults as upstream's CLI)."""
-
-    cnn_layers: int = 1
-    filter_depth: int = 32
-    kernel_size: int = 26
-    pool_size: int = 9
-    lstm_layers: int = 1
-    units: int = 32
-    dropout1: float = 0.0
-    dropout2: float = 0.0
-
-    def __post_init__(self):
-        for name in ("cnn_layers", "filter_depth", "kernel_size", "pool_size", "units"):
-            if getattr(self, name) < 1:
-                raise UserError(f"model option {name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")
-        if self.lstm_layers < 0:
-            raise UserError(f"model option lstm-layers must be at least 0, not {self.lstm_layers}")
-        for name in ("dropout1", "dropout2"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise UserError(f"model option {name} must be in [0, 1), not {getattr(self, name)}")
-
-
-@dataclass(frozen=True)
-class Coverage:
-    """RNA-seq coverage fed to a route-3 head: which datasets, how normalised, from which BAMs."""
-
-    prefix: str = "rnaseq"
-    channels: int = 1  # C: BAM columns; the model reads 2C values per bp (coverage, spliced coverage)
-    norm: str = "log"  # log: ln(x + 1.1); linear: x / 100; none: raw counts (upstream's default)
-    columns: tuple = ()  # BAM identities (helixer-add-coverage's helixer_tools_columns), when known
-
-    def __post_init__(self):
-        if self.norm not in COVERAGE_NORMS:
-            raise UserError(f"coverage normalisation {self.norm!r} is not one of {', '.join(COVERAGE_NORMS)}")
-        if self.channels < 1:
-            raise UserError("a coverage model needs at least one coverage column")
-
-
-@dataclass(frozen=True)
-class Head:
-    """New layers trained on a frozen trunk (fine-tuning routes 2 and 3)."""
-
-    join_lstm_layers: int  # trunk BiLSTM layers kept before the new layers
-    hidden_units: int = 0  # 0: no hidden layer
-    coverage: Coverage | None = None
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """Everything needed to rebuild a model and feed it the right inputs."""
-
-    trunk: Trunk
-    head: Head | None = None
-    route: str = "scratch"
-    provenance: dict = field(default_factory=dict, compare=False)  # pretrained model, training options
-
-    def __post_init__(self):
-        if self.route not in ROUTES:
-            raise UserError(f"route {self.route!r} is not one of {', '.join(ROUTES)}")
-        if self.head is not None and not 0 <= self.head.join_lstm_layers <= self.trunk.lstm_layers:
-            raise UserError(f"cannot join new layers after BiLSTM layer {self.head.join_lstm_layers} of a "
-                            f"trunk with {self.trunk.lstm_layers}")
-
-    @property
-    def coverage(self) -> Coverage | None:
-        return self.head.coverage if self.head else None
-
-    @property
-    def trainable_trunk(self) -> bool:
-        return self.head is None
-
-    def to_json(self) -> str:
-        data = dataclasses.asdict(self)
-        data["format_version"] = FORMAT_VERSION
-        return json.dumps(data, sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str, source: str = "model") -> "ModelSpec":
-        try:
-            data = json.loads(text)
-            head = data.get("head")
-            if head is not None:
-                cov = head.get("coverage")
-                if cov is not None:
-                    cov = Coverage(**{**cov, "columns": tuple(cov.get("columns", ()))})
-                head = Head(**{**head, "coverage": cov})
-            return cls(trunk=Trunk(**data["trunk"]), head=head, route=data["route"],
-                       provenance=data.get("provenance", {}))
-        except (ValueError, KeyError, TypeError) as e:
-            raise UserError(f"{source}: the model description is not readable ({e})") from None
-
-    def describe(self) -> str:
-        t = self.trunk
-        text = (f"{t.cnn_layers} conv x {t.filter_depth} filters (kernel {t.kernel_size}), pool {t.pool_size}, "
-                f"{t.lstm_layers} BiLSTM x {t.units} units")
-        if self.head:
-            text += f"; new layers after BiLSTM {self.head.join_lstm_layers}"
-            if self.head.hidden_units:
-                text += f", hidden {self.head.hidden_units}"
-            if self.coverage:
-                text += f", {self.coverage.channels} coverage column(s) ({self.coverage.norm})"
-        return text
-
-
-def with_coverage_norm(spec: ModelSpec, norm: str | None, source: str) -> ModelSpec:
-    """``spec`` with another coverage normalisation: only for upstream models, which do not record theirs;
-    ours must be given their own."""
-    if norm is None:
-        return spec
-    if spec.coverage is None:
-        raise UserError(f"{source}: is not a coverage model; a coverage normalisation does not apply")
-    if spec.route != "upstream" and norm != spec.coverage.norm:
-        raise UserError(f"{source}: was trained with coverage normalisation {spec.coverage.norm!r}, not {norm!r}")
-    return dataclasses.replace(spec, head=dataclasses.replace(
-        spec.head, coverage=dataclasses.replace(spec.coverage, norm=norm)))
 
 
 # --------------------------------------------------------------------------------------------- building
@@ -332,56 +200,9 @@ def get_weights(model) -> dict[str, list[np.ndarray]]:
 
 # --------------------------------------------------------------------------------------------- files
 
-def file_md5(path: str | Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def save(model, spec: ModelSpec, path: str | Path, argv: list[str] | None = None) -> None:
-    """Write a checkpoint (spec + weights) under a temporary name, then rename it into place."""
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
-        f.attrs[SPEC_ATTR] = spec.to_json()
-        f.attrs["helixer_tools_tool"] = "helixer-train"
-        f.attrs["helixer_tools_version"] = __version__
-        if argv is not None:
-            f.attrs["helixer_tools_argv"] = json.dumps(list(argv))
-        group = f.create_group("weights")
-        for name, arrays in get_weights(model).items():
-            g = group.create_group(name)
-            for i, a in enumerate(arrays):
-                g.create_dataset(str(i), data=a)
-
-
-def read(path: str | Path) -> tuple[ModelSpec, dict[str, list[np.ndarray]]]:
-    """The spec and weights of a checkpoint: ours, or upstream Helixer's (Keras 2 HDF5)."""
-    path = str(path)
-    try:
-        f = h5py.File(path, "r")
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such model file") from None
-    except OSError:
-        raise UserError(f"{path}: not a Helixer model (not an HDF5 file; Keras 3 '.keras' files are not Helixer "
-                        "checkpoints)") from None
-    with f:
-        if SPEC_ATTR in f.attrs:
-            spec = ModelSpec.from_json(f.attrs[SPEC_ATTR], path)
-            if "weights" in f:
-                weights = {name: [g[str(i)][()] for i in range(len(g))] for name, g in f["weights"].items()}
-            elif "model_weights" in f:  # helixer-export-model's Keras 2 layout
-                from .export import read_weights
-
-                weights = read_weights(f, spec, path)
-            else:
-                raise UserError(f"{path}: the model has no weights")
-            return spec, weights
-        if "model_config" in f.attrs and "model_weights" in f:
-            from .upstream_model import read_upstream
-
-            return read_upstream(f, path)
-        raise UserError(f"{path}: not a Helixer model (neither a helixer-tools checkpoint nor a Keras HDF5 model)")
+    """Write ``model`` as our checkpoint (helixer_tools.checkpoints.write), atomically."""
+    checkpoints.write(spec, get_weights(model), path, argv)
 
 
 def load(path: str | Path):

@@ -30,6 +30,7 @@ from .add_coverage import column_identity, read_columns
 from .errors import UserError
 from .h5io import H5Writer, digests_of, grouped, read_all, write_digests
 from .progress import Progress
+from .spec import with_coverage_norm
 from .training_data import normalise_coverage
 
 log = logging.getLogger("helixer_tools")
@@ -211,7 +212,7 @@ def predict_h5(model_path: str, h5_path: str, output: str, overlap: bool = False
     """Write ``predictions`` and ``predictions_phase`` (N, L, 4) float16 of ``model_path`` on ``h5_path``."""
     net, spec = M.load(model_path)
     if spec.coverage is not None:  # --coverage-norm is ignored for models without coverage
-        spec = M.with_coverage_norm(spec, coverage_norm, model_path)
+        spec = with_coverage_norm(spec, coverage_norm, model_path)
     try:
         f = h5py.File(h5_path, "r")
     except OSError:

@@ -28,7 +28,7 @@ import numpy as np
 from .add_coverage import Column, column_identity, read_columns
 from .errors import UserError
 from .h5io import read_all
-from .model import Coverage
+from .spec import Coverage
 
 log = logging.getLogger("helixer_tools")
 
@@ -56,6 +56,11 @@ class Part:
     n_rows: int
     length: int
     columns: list[Column] | None
+
+    @property
+    def pseudolabels(self) -> bool:
+        """Labels that are a model's own gene models (helixer-select's output, or a split of it)."""
+        return "helixer_tools_pseudolabels" in self.file.attrs  # select.PSEUDOLABELS_ATTR
 
 
 def _usable_rows(f: h5py.File, path: str) -> np.ndarray:

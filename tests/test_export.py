@@ -29,7 +29,7 @@ from helixer_tools.cli import predict as predict_cli
 from helixer_tools.errors import UserError
 from helixer_tools.fasta2h5 import fasta_to_h5
 from helixer_tools.geenuff2h5 import geenuff_to_h5
-from helixer_tools.model import Trunk
+from helixer_tools.spec import Trunk
 
 MICRO = DATA / "micromonas"
 PRETRAINED = MICRO / "upstream_models/tiny.h5"

@@ -9,7 +9,7 @@ import pytest
 from conftest import DATA, shared_path
 from helixer_tools import model as M
 from helixer_tools.errors import UserError
-from helixer_tools.model import Coverage, Head, ModelSpec, Trunk
+from helixer_tools.spec import Coverage, Head, ModelSpec, Trunk
 from helixer_tools.training_data import normalise_coverage
 
 MODELS = DATA / "micromonas/upstream_models"

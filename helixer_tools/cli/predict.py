@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..model import COVERAGE_NORMS
+from ..spec import COVERAGE_NORMS
 from . import common
 
 DESCRIPTION = """\

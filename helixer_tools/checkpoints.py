@@ -1,33 +1,114 @@
-"""Read upstream Helixer checkpoints (Keras 2 HDF5) without deserialising their Keras config.
+"""Helixer checkpoint files, every format in one place: reading ours, upstream's and our exports, writing ours.
 
-Upstream's configs hold ``TFOpLambda``/``SlicingOpLambda`` layers that Keras 3 cannot rebuild, so the
-HybridModel hyper-parameters are recovered from the layer list instead, and the weights are read per
-layer from ``model_weights/<layer>`` in the order of its ``weight_names`` attribute. Three shapes exist:
+- **ours** (helixer-train): HDF5 with the model's description (attribute ``helixer_tools_model``, a
+  :class:`~helixer_tools.spec.ModelSpec` as JSON) and every layer's weights (``weights/<layer>/<i>``), so
+  inference needs nothing else;
+- **upstream's** (Keras 2 HDF5): their configs hold ``TFOpLambda``/``SlicingOpLambda`` layers that Keras 3
+  cannot rebuild, so the HybridModel hyper-parameters are recovered from the layer list instead, and the
+  weights are read per layer from ``model_weights/<layer>`` in the order of its ``weight_names``
+  attribute. Two shapes exist: a whole HybridModel (trained from scratch, route 1
+  ``--resume-training``, or route 2 ``--fine-tune``, which replaces the final ``dense`` and so looks the
+  same), and a coverage-tuned model (``--fine-tune --input-coverage``: input width 4 + 2C, the
+  pretrained trunk nested as a frozen sub-model ``model`` cut at the layer two before its ``dense`` (for
+  models without dropout that drops the last BiLSTM layer), then concat with the coverage, an optional
+  linear hidden ``dense`` and the output ``dense``/``dense_1``);
+- **exported** (helixer-export-model writes them with helixer_tools.export): upstream's Keras 2 layout
+  that keeps our description attribute, so both tools read it.
 
-- a whole HybridModel (trained from scratch, route 1 ``--resume-training``, or route 2 ``--fine-tune``,
-  which replaces the final ``dense`` and so looks the same);
-- a coverage-tuned model (``--fine-tune --input-coverage``): input width 4 + 2C, the pretrained trunk
-  nested as a frozen sub-model ``model`` cut at the layer two before its ``dense`` (for models without
-  dropout that drops the last BiLSTM layer), then concat with the coverage, an optional linear hidden
-  ``dense`` and the output ``dense``/``dense_1``.
+Weights are returned as ``{layer name: [arrays]}`` under our layer names (helixer_tools.model).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+from pathlib import Path
 
 import h5py
 import numpy as np
 
+from . import __version__
+from .atomic import atomic_path
 from .errors import UserError
-from .model import Coverage, Head, ModelSpec, Trunk
+from .spec import Coverage, Head, ModelSpec, Trunk
 
+SPEC_ATTR = "helixer_tools_model"
+
+
+def file_md5(path: str | Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write(spec: ModelSpec, weights: dict[str, list[np.ndarray]], path: str | Path,
+          argv: list[str] | None = None) -> None:
+    """Write one of our checkpoints (spec + weights) under a temporary name, then rename it into place."""
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs[SPEC_ATTR] = spec.to_json()
+        f.attrs["helixer_tools_tool"] = "helixer-train"
+        f.attrs["helixer_tools_version"] = __version__
+        if argv is not None:
+            f.attrs["helixer_tools_argv"] = json.dumps(list(argv))
+        group = f.create_group("weights")
+        for name, arrays in weights.items():
+            g = group.create_group(name)
+            for i, a in enumerate(arrays):
+                g.create_dataset(str(i), data=a)
+
+
+def read(path: str | Path) -> tuple[ModelSpec, dict[str, list[np.ndarray]]]:
+    """The spec and weights of a checkpoint: ours, or upstream Helixer's (Keras 2 HDF5)."""
+    path = str(path)
+    try:
+        f = h5py.File(path, "r")
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such model file") from None
+    except OSError:
+        raise UserError(f"{path}: not a Helixer model (not an HDF5 file; Keras 3 '.keras' files are not Helixer "
+                        "checkpoints)") from None
+    with f:
+        if SPEC_ATTR in f.attrs:
+            spec = ModelSpec.from_json(f.attrs[SPEC_ATTR], path)
+            if "weights" in f:
+                weights = {name: [g[str(i)][()] for i in range(len(g))] for name, g in f["weights"].items()}
+            elif "model_weights" in f:  # helixer-export-model's Keras 2 layout
+                weights = _read_exported(f, spec, path)
+            else:
+                raise UserError(f"{path}: the model has no weights")
+            return spec, weights
+        if "model_config" in f.attrs and "model_weights" in f:
+            return _read_upstream(f, path)
+        raise UserError(f"{path}: not a Helixer model (neither a helixer-tools checkpoint nor a Keras HDF5 model)")
+
+
+def output_names(spec: ModelSpec) -> tuple[str | None, str]:
+    """Upstream's names of (hidden, output) Dense layers: Keras auto-names them dense, dense_1 in order."""
+    return ("dense", "dense_1") if spec.head and spec.head.hidden_units else (None, "dense")
+
+
+def _read_exported(f: h5py.File, spec: ModelSpec, source: str) -> dict[str, list[np.ndarray]]:
+    """The weights of an exported file under our layer names (upstream's dense/dense_1 -> hidden/dense)."""
+    weights = layer_weights(f["model_weights"], source)
+    hidden, output = output_names(spec)
+    out = {name: arrays for name, arrays in weights.items() if name not in ("dense", "dense_1")}
+    if output not in weights:
+        raise UserError(f"{source}: the exported model has no weights for its output layer {output!r}")
+    out["dense"] = weights[output]
+    if hidden:
+        out["hidden"] = weights[hidden]
+    return out
+
+
+# --------------------------------------------------------------------------------------- upstream's
 
 def _text(raw) -> str:
     return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
-def _layer_weights(group: h5py.Group, source: str) -> dict[str, list[np.ndarray]]:
+def layer_weights(group: h5py.Group, source: str) -> dict[str, list[np.ndarray]]:
     """Arrays per layer of a Keras 2 ``model_weights`` group, in each layer's ``weight_names`` order.
 
     A nested model's group lists its own layers' weights (``conv1d/kernel:0``, ...), so arrays are keyed
@@ -80,7 +161,7 @@ def _trunk(layers: list[dict], source: str) -> tuple[dict, int, list[dict]]:
     return p, n_lstm, rest
 
 
-def read_upstream(f: h5py.File, source: str) -> tuple[ModelSpec, dict[str, list[np.ndarray]]]:
+def _read_upstream(f: h5py.File, source: str) -> tuple[ModelSpec, dict[str, list[np.ndarray]]]:
     try:
         config = json.loads(f.attrs["model_config"])
         layers = config["config"]["layers"]
@@ -102,7 +183,7 @@ def read_upstream(f: h5py.File, source: str) -> tuple[ModelSpec, dict[str, list[
                             "models without phase prediction (Helixer < 0.3.7) are not supported")
         spec = ModelSpec(trunk=Trunk(lstm_layers=n_lstm, units=params.pop("units", 32), **params),
                          route="upstream", provenance=provenance)
-        weights = _layer_weights(weights_group, source)
+        weights = layer_weights(weights_group, source)
         weights["dense"] = weights[dense[0]["name"]]
         return spec, weights
 
@@ -124,7 +205,7 @@ def read_upstream(f: h5py.File, source: str) -> tuple[ModelSpec, dict[str, list[
                   coverage=Coverage(prefix="rnaseq", channels=channels, norm="log")),
         route="upstream", provenance={**provenance, "coverage_norm": "not recorded upstream; log assumed"},
     )
-    weights = _layer_weights(weights_group, source)  # the nested trunk's layers are keyed by their own names
+    weights = layer_weights(weights_group, source)  # the nested trunk's layers are keyed by their own names
     top = {name: weights.pop(name) for name in [d["name"] for d in dense]}
     weights["dense"] = top[dense[-1]["name"]]
     if hidden:
