@@ -162,7 +162,9 @@ def write_outputs(results: list[Evaluation] | None, tsv: str, json_path: str | N
                             "genic_confusion": {"classes": list(GENIC_CLASSES),
                                                 "matrix": e.scores.genic.matrix.tolist()},
                             "phase_confusion": {"classes": list(PHASE_CLASSES),
-                                                "matrix": e.scores.phase.matrix.tolist()}}
+                                                "matrix": e.scores.phase.matrix.tolist()},
+                            "coding_phase_confusion": {"classes": list(PHASE_CLASSES),
+                                                       "matrix": e.scores.coding_phase.matrix.tolist()}}
         for g in genes or ():
             entry = data.setdefault(g.name, {})
             entry.update({"gff3": g.path, **g.summary(), "gene_level_counts": {

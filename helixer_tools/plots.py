@@ -39,7 +39,8 @@ def training_curves(rows: Sequence[dict], path: str | Path) -> None:
     ax_loss.set_title("loss")
     ax_loss.legend(fontsize=8)
     for key, style, label in (("genic_f1", "o-", "genic F1"), ("sub_genic_f1", "--", "sub-genic F1 (CDS, intron)"),
-                              ("phase_f1", "s-", "phase F1"), ("f1_UTR", ":", "UTR F1"), ("f1_CDS", ":", "CDS F1"),
+                              ("phase_f1", "s-", "phase F1"), ("coding_phase_f1", "d-", "coding phase F1"),
+                              ("f1_UTR", ":", "UTR F1"), ("f1_CDS", ":", "CDS F1"),
                               ("f1_intron", ":", "intron F1")):
         ax_f1.plot(x, [r[key] for r in rows], style, label=label)
     saved = [r for r in rows if r.get("saved")]
@@ -61,7 +62,8 @@ def evaluation_plot(results, path: str | Path) -> None:
     plt = _pyplot()
     import numpy as np
 
-    keys = [("genic_f1", "genic"), ("sub_genic_f1", "sub-genic"), ("phase_f1", "phase"), ("f1_intergenic", "intergenic"),
+    keys = [("genic_f1", "genic"), ("sub_genic_f1", "sub-genic"), ("phase_f1", "phase"),
+            ("coding_phase_f1", "coding phase"), ("f1_intergenic", "intergenic"),
             ("f1_UTR", "UTR"), ("f1_CDS", "CDS"), ("f1_intron", "intron")]
     n = len(results)
     fig, axes = plt.subplots(1, 1 + n, figsize=(6 + 3.6 * n, 4.2), gridspec_kw={"width_ratios": [2] + [1] * n})

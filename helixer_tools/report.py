@@ -28,10 +28,12 @@ td.up { color: #0a7a2f; font-weight: 600; } td.down { color: #b3261e; font-weigh
 dl.inputs dt { font-weight: 600; } dl.inputs dd { margin: 0 0 0.4em 1.2em; font-family: monospace; }
 """
 BASE_ROWS = (("genic_f1", "genic F1 (UTR, CDS, intron)"), ("sub_genic_f1", "sub-genic F1 (CDS, intron)"),
-             ("phase_f1", "phase F1 (phase 0-2)"), ("f1_intergenic", "intergenic F1"), ("f1_UTR", "UTR F1"),
+             ("phase_f1", "phase F1 (phase 0-2)"),
+             ("coding_phase_f1", "coding phase F1 (phases 0-2 where CDS is called, as the gene models use them)"), ("f1_intergenic", "intergenic F1"), ("f1_UTR", "UTR F1"),
              ("f1_CDS", "CDS F1"), ("f1_intron", "intron F1"), ("f1_phase_0", "phase 0 F1"),
              ("f1_phase_1", "phase 1 F1"), ("f1_phase_2", "phase 2 F1"))
 HEADLINE = (("base", "genic_f1", "base-wise genic F1"), ("base", "phase_f1", "base-wise phase F1"),
+            ("base", "coding_phase_f1", "base-wise coding phase F1"),
             ("gene", "coding_gene_f1", "gene F1 (CDS exact)"), ("gene", "coding_transcript_f1", "mRNA F1 (CDS exact)"),
             ("gene", "cds_exon_f1", "CDS exon F1"), ("gene", "intron_f1", "intron F1"),
             ("gene", "gene_f1", "gene F1 (with UTRs, as gt eval)"), ("gene", "exon_f1", "exon F1"))
@@ -106,7 +108,10 @@ def write_html(path: str, base=None, genes=None, inputs: dict[str, str] | None =
     if base:
         parts += ["<h2>Base-wise</h2>",
                   "<p>Every base's class (intergenic, UTR, CDS, intron) and phase, as upstream Helixer scores its "
-                  "models; bases in GeenuFF error regions and padding are not counted.</p>",
+                  "models; bases in GeenuFF error regions and padding are not counted. <b>Coding phase F1</b> scores "
+                  "the phase as the gene models read it: the likeliest of phases 0-2 where the likeliest class is "
+                  "CDS (the probability of 'no phase' is never used by HelixerPost). A model unsure of the phase "
+                  "loses phase F1 (its argmax turns to 'no phase') without losing coding phase F1.</p>",
                   _table(names, [(label, [s[key] for s in summaries["base"]], None) for key, label in BASE_ROWS]),
                   f'<p><img alt="base-wise F1 and confusion matrices" src="{_png(evaluation_plot, base)}"></p>']
     if inputs:

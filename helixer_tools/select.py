@@ -17,11 +17,14 @@ valid base are never kept.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import h5py
 import numpy as np
 
 from .atomic import atomic_path
@@ -31,6 +34,8 @@ from .h5io import copy_rows, names, open_h5, predictions_padding, read_all, spec
 log = logging.getLogger("helixer_tools")
 
 BLOCK = 16  # rows read at a time
+# marks labels that are a model's own gene models (pseudolabels); helixer-train warns when it validates on them
+PSEUDOLABELS_ATTR = "helixer_tools_pseudolabels"
 
 
 @dataclass
@@ -193,6 +198,9 @@ def select(labels: str, predictions: str, output: str, keep_fraction: float = 0.
         tmp_table = stack.enter_context(atomic_path(table)) if table else None
         tmp_plot = stack.enter_context(atomic_path(plot_path)) if plot_path else None
         copy_rows(labels, tmp_h5, kept, "helixer-select", argv, inputs)
+        with h5py.File(tmp_h5, "a") as f:  # carried on by helixer-split (copy_rows keeps attributes)
+            f.attrs[PSEUDOLABELS_ATTR] = json.dumps({"predictions": os.path.basename(predictions),
+                                                     "keep_fraction": keep_fraction})
         if tmp_table:
             write_table(tmp_table, rows)
         if tmp_plot:

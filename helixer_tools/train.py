@@ -38,7 +38,7 @@ from . import model as M
 from .atomic import atomic_path, check_folder
 from .errors import UserError
 from .metrics import Scores
-from .model import Coverage, Head, ModelSpec, Trunk
+from .spec import Coverage, Head, ModelSpec, Trunk, with_coverage_norm
 from .progress import Progress
 from .add_coverage import column_identity
 from .training_data import BatchStream, check_alike, open_parts, prefetch
@@ -51,8 +51,11 @@ RECOMMENDED_CLASS_WEIGHTS = (0.7, 1.6, 1.2, 1.2)
 RECOMMENDED_TRANSITION_WEIGHTS = (1, 12, 3, 1, 12, 3)
 PRETRAINED_OUTPUT = "pretrained output layer"  # key of the weights a new head starts from
 HIDDEN_AUTO = "auto"  # --hidden-units auto: as wide as the output layer (see hidden_width)
-# what a check must improve to be saved: validation genic F1 (upstream), or the mean of genic and phase F1
-CHECKPOINT_METRICS = {"genic": lambda s: s["genic_f1"], "genic+phase": lambda s: (s["genic_f1"] + s["phase_f1"]) / 2}
+# what a check must improve to be saved: validation genic F1 (upstream), the mean of genic and phase F1, the
+# mean of genic and coding phase F1 (the phase the gene models use; see metrics), or the validation loss
+CHECKPOINT_METRICS = {"genic": lambda s: s["genic_f1"], "genic+phase": lambda s: (s["genic_f1"] + s["phase_f1"]) / 2,
+                      "genic+coding-phase": lambda s: (s["genic_f1"] + s["coding_phase_f1"]) / 2,
+                      "loss": lambda s: -s["val_loss"]}
 
 
 @dataclass
@@ -217,7 +220,7 @@ def resume_spec(checkpoint: str, head_only: bool = False, coverage_norm: str | N
             raise UserError(f"{checkpoint}: already trains only its head; --head-only is for whole models")
         return ModelSpec(trunk=spec.trunk, head=Head(join_lstm_layers=spec.trunk.lstm_layers), route="head",
                          provenance=provenance), weights
-    spec = M.with_coverage_norm(spec, coverage_norm, checkpoint)
+    spec = with_coverage_norm(spec, coverage_norm, checkpoint)
     route = spec.route
     if route == "upstream":
         route = "coverage" if spec.coverage else "whole"
@@ -308,6 +311,12 @@ def train(spec: ModelSpec, weights: dict | None, training: Sequence[str], valida
     train_parts = open_parts(training, "training", prefix)
     val_parts = open_parts(validation, "validation", prefix)
     check_alike(train_parts, val_parts)
+    on_pseudolabels = [p.path for p in val_parts if p.pseudolabels]
+    if on_pseudolabels:
+        log.warning("validating on pseudolabels (%s: the pretrained model's own gene models, helixer-select): every "
+                    "check scores agreement with the starting model, not correctness; give reference gene models "
+                    "of a few sequences (a small curated set) as --validation where any exist",
+                    ", ".join(on_pseudolabels))
     if spec.coverage is not None:
         columns = train_parts[0].columns
         if "resumed_from" in spec.provenance:  # a trained coverage model: its columns are fixed
@@ -335,6 +344,7 @@ def train(spec: ModelSpec, weights: dict | None, training: Sequence[str], valida
     log.info("model: %s; route %s; %d of %d parameters trained", spec.describe(), spec.route, trainable, total)
 
     provenance = {**spec.provenance, "training_options": dataclasses.asdict(opts),
+                  "validation_on_pseudolabels": bool(on_pseudolabels),
                   "training_files": [os.path.basename(p) for p in training],
                   "validation_files": [os.path.basename(p) for p in validation]}
     spec = dataclasses.replace(spec, provenance=provenance)
@@ -359,8 +369,8 @@ def train(spec: ModelSpec, weights: dict | None, training: Sequence[str], valida
             M.save(net, spec, output, list(argv) if argv is not None else None)
             table.add({"check": 0, "epoch": 0, "batch": 0, "batches_seen": 0, "train_loss": float("nan"), **scores,
                        "saved": 1, "elapsed_s": round(time.monotonic() - start, 1)})
-            log.info("check 0 (the starting model): val loss %.4f, genic F1 %.4f, phase F1 %.4f", scores["val_loss"],
-                     scores["genic_f1"], scores["phase_f1"])
+            log.info("check 0 (the starting model): val loss %.4f, genic F1 %.4f, phase F1 %.4f, coding phase F1 %.4f",
+                     scores["val_loss"], scores["genic_f1"], scores["phase_f1"], scores["coding_phase_f1"])
         for epoch in range(opts.epochs):
             losses: list[float] = []
             epoch_time, epoch_rows = train_time, rows_seen
@@ -393,8 +403,9 @@ def train(spec: ModelSpec, weights: dict | None, training: Sequence[str], valida
                                    "train_loss": float(np.mean(losses)), **scores, "saved": int(improved),
                                    "elapsed_s": round(time.monotonic() - start, 1)})
                         log.info("check %d (epoch %d, batch %d): train loss %.4f, val loss %.4f, genic F1 %.4f, "
-                                 "phase F1 %.4f%s", checks, epoch + 1, i, np.mean(losses), scores["val_loss"],
-                                 scores["genic_f1"], scores["phase_f1"], " (best, saved)" if improved else "")
+                                 "phase F1 %.4f, coding phase F1 %.4f%s", checks, epoch + 1, i, np.mean(losses),
+                                 scores["val_loss"], scores["genic_f1"], scores["phase_f1"], scores["coding_phase_f1"],
+                                 " (best, saved)" if improved else "")
                         losses = []
                         if since_best >= opts.patience:
                             log.info("no improvement in %d checks: stopping", opts.patience)

@@ -353,8 +353,9 @@ document.body.dataset.rows = Array.from(document.querySelectorAll('table')).map(
         w, h = map(int, size.split("x"))
         assert w >= 1000 and h >= 400, images
     rows = [int(n) for n in re.search(r'data-rows="([^"]*)"', dom).group(1).split()]
-    # summary (6 metrics), gene level F1, sensitivity, precision (8 levels each), base-wise (10 metrics); + headers
-    assert rows == [7, 9, 9, 9, 11]
+    # summary (9 metrics), gene level F1, sensitivity, precision (10 levels each), gene counts and sizes (9),
+    # base-wise (11 metrics); + headers
+    assert rows == [10, 11, 11, 11, 10, 12]
     assert "tuned − pretrained" in dom or "tuned &minus; pretrained" in dom
     shot = tmp_path / "shot.png"
     subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,2400",

@@ -239,6 +239,14 @@ def test_select_on_real_pseudolabels(tmp_path):
     # same selection a second time
     assert run(select_cli, "--labels", tmp_path / "labels.h5", "--predictions", pred, "-o", tmp_path / "kept2.h5") == 0
     assert kept_keys(tmp_path / "kept.h5") == kept_keys(tmp_path / "kept2.h5")
+    # marked as pseudolabels, and still after a split: helixer-train warns when it validates on them
+    assert run(split_cli, "--h5", tmp_path / "kept.h5", "--output-dir", tmp_path / "split", "--by-region",
+               "--block-size", "42768", "--val-fraction", "0.3") == 0
+    for path in (tmp_path / "kept.h5", tmp_path / "split/validation_data.h5"):
+        with h5py.File(path) as f:
+            assert json.loads(f.attrs["helixer_tools_pseudolabels"]) == {"predictions": "pred.h5", "keep_fraction": 0.5}
+    with h5py.File(tmp_path / "labels.h5") as f:
+        assert "helixer_tools_pseudolabels" not in f.attrs
 
 
 # ------------------------------------------------------------------------------------------------

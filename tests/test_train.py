@@ -19,8 +19,8 @@ from helixer_tools.cli import train as cli
 from helixer_tools.errors import UserError
 from helixer_tools.fasta2h5 import fasta_to_h5
 from helixer_tools.geenuff2h5 import geenuff_to_h5
-from helixer_tools.metrics import Confusion
-from helixer_tools.model import Trunk
+from helixer_tools.metrics import Confusion, Scores, coding_phase_calls
+from helixer_tools.spec import Trunk
 from helixer_tools.training_data import BatchStream, open_parts, step_weights
 
 MICRO = DATA / "micromonas"
@@ -194,6 +194,21 @@ def test_check_zero_is_the_pretrained_model(data, tmp_path, route, hidden, caplo
     assert args.hidden_units == "auto"
 
 
+def test_validation_on_pseudolabels_is_said(data, tmp_path, caplog):
+    """Validating on helixer-select's pseudolabels scores agreement with the starting model: say so, and record it."""
+    pseudo = tmp_path / "pseudo.h5"
+    shutil.copy(data["labels"], pseudo)
+    with h5py.File(pseudo, "a") as f:
+        f.attrs["helixer_tools_pseudolabels"] = '{"predictions": "p.h5", "keep_fraction": 0.5}'
+    spec, weights = T.head_spec(str(PRETRAINED))
+    run(spec, weights, data["labels"], pseudo, tmp_path / "t.h5", learning_rate=1e-12, epochs=1, patience=1)
+    assert "validating on pseudolabels" in caplog.text and str(pseudo) in caplog.text
+    assert M.read(tmp_path / "t.h5")[0].provenance["validation_on_pseudolabels"] is True
+    caplog.clear()
+    run(spec, weights, pseudo, data["labels"], tmp_path / "u.h5", learning_rate=1e-12, epochs=1, patience=1)
+    assert "validating on pseudolabels" not in caplog.text
+
+
 def test_check_zero_keeps_the_starting_model(data, tmp_path, caplog):
     """Fine-tuning that cannot improve (learning rate 1e-12) returns the starting model, and says so."""
     spec, weights = T.whole_spec(str(PRETRAINED))
@@ -301,6 +316,23 @@ def test_confusion_f1():
     # genic micro-F1 over UTR, CDS, intron: TP 3, FP 1, FN 2
     assert c.f1([1, 2, 3]) == pytest.approx(6 / (6 + 1 + 2))
     assert c.f1([3]) == 0.0
+
+
+def test_coding_phase_f1_reads_the_phase_as_the_gene_models_do():
+    """Three CDS bases of phases 0, 1, 2 and an intergenic one: the phase output is unsure of the phase on the
+    first two (0.4 for no phase beats each phase), the genic output calls CDS on the first two only."""
+    y = np.eye(4)[[2, 2, 2, 0]][None]
+    phases = np.eye(4)[[1, 2, 3, 0]][None]
+    genic = np.eye(4)[[2, 2, 0, 0]][None]
+    phase_pred = np.array([[[0.4, 0.35, 0.15, 0.1], [0.4, 0.1, 0.3, 0.2], [0.3, 0.1, 0.1, 0.5], [0.1, 0.9, 0, 0]]])
+    np.testing.assert_array_equal(coding_phase_calls(genic, phase_pred), [[1, 2, 0, 0]])
+    s = Scores()
+    s.add(y, phases, genic, phase_pred, np.ones((1, 4), bool))
+    out = s.summary()
+    # argmax over four classes: no phase, no phase, phase 2 (right), phase 0 (wrong): TP 1, FP 1, FN 2
+    assert out["phase_f1"] == pytest.approx(2 / (2 + 1 + 2))
+    # coding phase: phase 0 and 1 right where CDS is called, the third base not called: TP 2, FP 0, FN 1
+    assert out["coding_phase_f1"] == pytest.approx(4 / (4 + 0 + 1))
 
 
 def test_stream_skips_rows_without_labels_and_reshuffles(data, tmp_path):

@@ -112,7 +112,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> None:
         inputs[name] = ", ".join(p for p in ((args.predictions or [None] * len(names))[i],
                                              (args.gff3 or [None] * len(names))[i]) if p)
     write_outputs(base, args.output, args.json, args.plot, genes, args.html, inputs)
-    for results, keys in ((base, ("genic_f1", "phase_f1")), (genes, ("coding_gene_f1", "coding_transcript_f1", "cds_exon_f1", "gene_f1"))):
+    for results, keys in ((base, ("genic_f1", "phase_f1", "coding_phase_f1")), (genes, ("coding_gene_f1", "coding_transcript_f1", "cds_exon_f1", "gene_f1"))):
         if results:
             header, rows = report(results)
             for row in rows:

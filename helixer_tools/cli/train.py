@@ -8,7 +8,7 @@ import os
 import re
 import sys
 
-from ..model import COVERAGE_NORMS
+from ..spec import COVERAGE_NORMS
 from . import common
 
 DESCRIPTION = """\
@@ -106,9 +106,12 @@ def _optimisation_parser() -> argparse.ArgumentParser:
     g.add_argument("--epochs", "-e", type=common.positive_int, default=10000, help="most epochs to train")
     g.add_argument("--patience", type=common.positive_int, default=3,
                    help="stop after this many checks without a better checkpoint metric")
-    g.add_argument("--checkpoint-metric", choices=("genic+phase", "genic"), default="genic+phase",
-                   help="what a validation check must improve to be saved: the mean of genic F1 and phase F1, or "
-                        "genic F1 alone (upstream, which lets phase F1 fall while genic F1 rises)")
+    g.add_argument("--checkpoint-metric", choices=("genic+coding-phase", "genic+phase", "genic", "loss"),
+                   default="genic+phase",
+                   help="what a validation check must improve to be saved: the mean of genic F1 and coding phase "
+                        "F1 (the phase the gene models use: phases 0-2 where CDS is called), the mean of genic F1 "
+                        "and phase F1, genic F1 alone (upstream, which lets phase F1 fall while genic F1 rises), "
+                        "or the validation loss")
     g.add_argument("--check-every", "--check-every-nth-batch", dest="check_every", type=common.positive_int,
                    default=None, help="also validate every this many batches (default: at epoch ends only)")
     g.add_argument("--class-weights", type=weights_list(4, "class weights", some_positive=True), default=None,
@@ -246,7 +249,7 @@ def _files(args: argparse.Namespace) -> tuple[list[str], list[str]]:
 
 def _run(args: argparse.Namespace, argv: list[str]) -> None:
     from .. import train as T
-    from ..model import Trunk
+    from ..spec import Trunk
 
     training, validation = _files(args)
     if args.route == "scratch":
