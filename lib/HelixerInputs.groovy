@@ -77,9 +77,14 @@ class HelixerInputs {
             if (unannotated) {
                 throw new IllegalArgumentException("--labels reference: no gene models (gff3) for ${unannotated.join(', ')}")
             }
-        } else if (validation) {
-            throw new IllegalArgumentException("--labels pseudo: the pseudolabels are split into training and " +
-                "validation data by helixer-split; role validation is for --labels reference")
+        } else {
+            // pseudolabels are validated on the validation genomes' reference gene models (a small curated set)
+            // when there are any, else on a split of the pseudolabels themselves
+            def unannotated = validation.findAll { !it[2] }.collect { it[0].species }
+            if (unannotated) {
+                throw new IllegalArgumentException("--labels pseudo: validation genomes need reference gene models " +
+                    "(gff3), a small curated set to judge the pseudolabels by; none for ${unannotated.join(', ')}")
+            }
         }
         [ training: training, validation: validation, targets: targets ]
     }

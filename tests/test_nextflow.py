@@ -285,6 +285,9 @@ def test_pipeline_inputs():
         {"name": "pseudo without gff3", "call": "finetuneSets",
          "args": {"genomes": [[{"species": "X", "role": "training", "id": "X"}, "x.fa", []]], "labels": "pseudo"}},
         {"name": "pseudo with validation", "call": "finetuneSets", "args": {"genomes": genomes, "labels": "pseudo"}},
+        {"name": "pseudo with unannotated validation", "call": "finetuneSets",
+         "args": {"genomes": [genomes[0], [{"species": "Y", "role": "validation", "id": "Y"}, "y.fa", []]],
+                  "labels": "pseudo"}},
     ])
     assert out["genomes"] == [[{"species": "Ath", "id": "Ath", "role": "training"}, "Ath.fa", "g.gff3"],
                               [{"species": "Cru", "role": "test", "id": "Cru"}, "Cru.fa", []]]
@@ -305,4 +308,8 @@ def test_pipeline_inputs():
     assert out["no training"]["error"].startswith("no genome with role training")
     assert out["reference without gff3"] == {"error": "--labels reference: no gene models (gff3) for X"}
     assert [g[0]["id"] for g in out["pseudo without gff3"]["training"]] == ["X"]
-    assert "role validation is for --labels reference" in out["pseudo with validation"]["error"]
+    # pseudolabels are judged by the validation genomes' reference gene models (a small curated set)
+    ids = {k: [g[0]["id"] for g in v] for k, v in out["pseudo with validation"].items()}
+    assert ids == {"training": ["Ath", "Bra"], "validation": ["Aly"], "targets": ["Cru"]}
+    assert out["pseudo with unannotated validation"]["error"].startswith(
+        "--labels pseudo: validation genomes need reference gene models (gff3)")

@@ -6,10 +6,12 @@
  *   labels  reference: the samplesheet's gene models (GFF3)
  *           pseudo: the guide's chain without a reference: the pretrained model annotates the training
  *           genomes, its gene models become labels (+ coverage), helixer-select keeps the most confident
- *           subsequences and helixer-split splits them into training and validation sets
+ *           subsequences; they are validated on the validation genomes' reference gene models (a small
+ *           curated set) where the samplesheet names any, else split into training and validation sets
+ *           (helixer-train then warns that it validates on pseudolabels)
  *
  * Training genomes (role training) are split into training and validation sets by helixer-split unless the
- * samplesheet names validation genomes (role validation; reference labels only). The tuned model then
+ * samplesheet names validation genomes (role validation, with reference gene models). The tuned model then
  * annotates the test genomes (role test), or the training genomes when there are none; where those have
  * gene models, the pretrained and the tuned model's GFF3s are evaluated against them side by side, on a
  * split genome only on its held-out part. (Base-wise, pretrained against tuned on the validation data is
@@ -45,18 +47,30 @@ workflow FINETUNE {
         ANNOTATE_PRETRAINED(ch_training.mix(ch_targets).unique { it[0].id }.map { meta, fasta, gff3 -> [ meta, fasta ] },
             pretrained, ch_no_coverage, Long.MAX_VALUE)
         ch_pretrained_gff3 = ANNOTATE_PRETRAINED.out.gff3
-        // its gene models become labels of the genome's rows (+ the genome's coverage for route 3)
+        // its gene models become labels of the genome's rows (+ the genome's coverage for route 3); the
+        // validation genomes' own gene models become theirs
         LABELS(ch_training.map { meta, fasta, gff3 -> [ meta.id, meta, fasta ] }
                 .join(ch_pretrained_gff3.map { meta, gff3 -> [ meta.id, gff3 ] })
-                .map { id, meta, fasta, gff3 -> [ meta, fasta, gff3 ] },
+                .map { id, meta, fasta, gff3 -> [ meta, fasta, gff3 ] }
+                .mix(ch_validation),
             ch_coverage)
-        HELIXER_SELECT(LABELS.out.labels.map { meta, h5 -> [ meta.id, meta, h5 ] }
+        ch_pseudo = LABELS.out.labels.branch { meta, h5 ->
+            validation: meta.role == 'validation'
+            training: true
+        }
+        HELIXER_SELECT(ch_pseudo.training.map { meta, h5 -> [ meta.id, meta, h5 ] }
             .join(ANNOTATE_PRETRAINED.out.predictions.map { meta, h5 -> [ meta.genome, h5 ] })
             .map { id, meta, h5, predictions -> [ meta, h5, predictions ] })
-        HELIXER_SPLIT(HELIXER_SELECT.out.h5)
-        ch_train_h5 = HELIXER_SPLIT.out.training.map { meta, h5 -> h5 }
-        ch_val_h5 = HELIXER_SPLIT.out.validation.map { meta, h5 -> h5 }
-        ch_held_out = HELIXER_SPLIT.out.validation
+        if (has_validation) {  // judged by reference gene models: every confident subsequence trains
+            ch_train_h5 = HELIXER_SELECT.out.h5.map { meta, h5 -> h5 }
+            ch_val_h5 = ch_pseudo.validation.map { meta, h5 -> h5 }
+            ch_held_out = channel.empty()
+        } else {
+            HELIXER_SPLIT(HELIXER_SELECT.out.h5)
+            ch_train_h5 = HELIXER_SPLIT.out.training.map { meta, h5 -> h5 }
+            ch_val_h5 = HELIXER_SPLIT.out.validation.map { meta, h5 -> h5 }
+            ch_held_out = HELIXER_SPLIT.out.validation
+        }
     } else {
         ANNOTATE_PRETRAINED(ch_targets.filter { meta, fasta, gff3 -> gff3 }.map { meta, fasta, gff3 -> [ meta, fasta ] },
             pretrained, ch_no_coverage, chunk_bases)
