@@ -312,6 +312,7 @@ def train(spec: ModelSpec, weights: dict | None, training: Sequence[str], valida
     val_parts = open_parts(validation, "validation", prefix)
     check_alike(train_parts, val_parts)
     on_pseudolabels = [p.path for p in val_parts if p.pseudolabels]
+    trains_on_pseudolabels = any(p.pseudolabels for p in train_parts)
     if on_pseudolabels:
         log.warning("validating on pseudolabels (%s: the pretrained model's own gene models, helixer-select): every "
                     "check scores agreement with the starting model, not correctness; give reference gene models "
@@ -422,8 +423,12 @@ def train(spec: ModelSpec, weights: dict | None, training: Sequence[str], valida
         train_stream.close()
         val_stream.close()
     if weights is not None and not any(r["saved"] for r in table.rows[1:]):
-        log.warning("no check beat the starting model (validation %s %.4f): %s is the starting model",
-                    opts.checkpoint_metric, best, output)
+        why = ""
+        if trains_on_pseudolabels and not on_pseudolabels:
+            why = ("; the pseudolabels taught nothing the validation gene models reward, as where the pretrained model "
+                   "is far from the species its own gene models are mostly wrong (docs/benchmarks.md)")
+        log.warning("no check beat the starting model (validation %s %.4f): %s is the starting model%s",
+                    opts.checkpoint_metric, best, output, why)
     if plot_path is not None:
         from .plots import training_curves
 

@@ -92,7 +92,7 @@ step "6/6 compare with the reference on the held-out sequence"
     --commands "$OUT/route3.upstream_commands.txt" > /dev/null
 
 printf '\nheld-out sequence (%s), pretrained vs tuned:\n' "$(awk -F'\t' '$1=="validation" && $2!="(all)" {print $2":"$3"-"$4}' "$OUT/split.tsv" | paste -sd,)"
-awk -F'\t' 'NR == 1 || $1 ~ /^(genic_f1|phase_f1|f1_UTR|gene_f1|transcript_f1|exon_f1|intron_chain_f1|cds_bases_f1)$/ {
+awk -F'\t' 'NR == 1 || $1 ~ /^(genic_f1|phase_f1|coding_phase_f1|f1_UTR|coding_gene_f1|coding_transcript_f1|cds_exon_f1|intron_f1|gene_f1|exon_f1|predicted_genes|reference_genes)$/ {
     printf "%-16s", $1; for (i = 2; i <= 5; i++) printf (NR == 1 ? "%11s" : "%11.4f"), $i; print "" }' "$OUT/evaluation.tsv"
 for name in pretrained route1 route2 route3; do
     printf '%-11s %s (%d genes)\n' "$name" "$OUT/$name.gff3" "$(grep -c $'\tgene\t' "$OUT/$name.gff3")"

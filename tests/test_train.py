@@ -207,6 +207,7 @@ def test_validation_on_pseudolabels_is_said(data, tmp_path, caplog):
     caplog.clear()
     run(spec, weights, pseudo, data["labels"], tmp_path / "u.h5", learning_rate=1e-12, epochs=1, patience=1)
     assert "validating on pseudolabels" not in caplog.text
+    assert "the pseudolabels taught nothing the validation gene models reward" in caplog.text
 
 
 def test_check_zero_keeps_the_starting_model(data, tmp_path, caplog):
