@@ -73,7 +73,7 @@ class TrainOptions:
     check_every: int | None = None  # batches; None: at epoch ends only
     class_weights: tuple | None = None
     transition_weights: tuple | None = None
-    checkpoint_metric: str = "genic+phase"
+    checkpoint_metric: str = "genic+coding-phase"
     seed: int = 0
     threads: int = 1
 

@@ -218,7 +218,7 @@ def test_check_zero_keeps_the_starting_model(data, tmp_path, caplog):
                   patience=1)
     rows = summary["rows"]
     assert [(r["check"], r["saved"]) for r in rows] == [(0, 1), (1, 0)]
-    assert summary["best_score"] == pytest.approx((rows[0]["genic_f1"] + rows[0]["phase_f1"]) / 2)
+    assert summary["best_score"] == pytest.approx((rows[0]["genic_f1"] + rows[0]["coding_phase_f1"]) / 2)
     _, tuned = M.read(out)
     _, pre = M.read(PRETRAINED)
     for layer in pre:
@@ -232,7 +232,7 @@ def test_checkpoint_metric(data, tmp_path):
     summary = run(spec, weights, data["labels"], data["labels"], tmp_path / "g.h5", checkpoint_metric="genic")
     saved = [r for r in summary["rows"] if r["saved"]][-1]
     assert summary["best_score"] == summary["best_genic_f1"] == saved["genic_f1"]
-    with pytest.raises(UserError, match="checkpoint metric 'phase' is not one of genic, genic\\+phase"):
+    with pytest.raises(UserError, match="checkpoint metric 'phase' is not one of genic, genic\\+phase, genic\\+coding-phase, loss"):
         T.TrainOptions(checkpoint_metric="phase")
 
 

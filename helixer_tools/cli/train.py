@@ -107,7 +107,7 @@ def _optimisation_parser() -> argparse.ArgumentParser:
     g.add_argument("--patience", type=common.positive_int, default=3,
                    help="stop after this many checks without a better checkpoint metric")
     g.add_argument("--checkpoint-metric", choices=("genic+coding-phase", "genic+phase", "genic", "loss"),
-                   default="genic+phase",
+                   default="genic+coding-phase",
                    help="what a validation check must improve to be saved: the mean of genic F1 and coding phase "
                         "F1 (the phase the gene models use: phases 0-2 where CDS is called), the mean of genic F1 "
                         "and phase F1, genic F1 alone (upstream, which lets phase F1 fall while genic F1 rises), "
