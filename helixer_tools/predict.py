@@ -184,13 +184,23 @@ def _coverage_inputs(spec, f, path: str):
     if len(columns) != cov.channels:
         raise UserError(f"{path}: has {len(columns)} coverage column(s); the model was trained on {cov.channels}"
                         + (f" ({', '.join(c['name'] for c in cov.columns)})" if cov.columns else ""))
+    # Another library in a column is expected (another genome has other BAMs; so may a new library of this
+    # one): said, not refused. Refused: a library the model was trained with in another column (the order
+    # of the BAMs is wrong), and another strandedness than the model learned from.
+    trained_ids = [column_identity(c) for c in cov.columns]
     for i, (trained, given) in enumerate(zip(cov.columns, columns), 1):
-        if trained.get("size") is None or given.size is None:
+        if trained.get("size") is None or given.size is None or column_identity(trained) == column_identity(given):
             continue
-        if column_identity(trained) != column_identity(given):
-            raise UserError(f"{path}: coverage column {i} comes from {given.name} ({given.strandedness}), the model "
-                            f"was trained with {trained['name']} ({trained['strandedness']}) there; give the same "
-                            "BAMs in the same order")
+        if column_identity(given) in trained_ids:
+            raise UserError(f"{path}: coverage column {i} comes from {given.name}, which the model was trained with "
+                            f"as column {trained_ids.index(column_identity(given)) + 1}; give the BAMs in the order "
+                            "of training (" + ", ".join(c["name"] for c in cov.columns) + ")")
+        if given.strandedness != trained.get("strandedness"):
+            raise UserError(f"{path}: coverage column {i} ({given.name}) is {given.strandedness}, the model was "
+                            f"trained with {trained.get('strandedness')} coverage there ({trained['name']}); "
+                            "add coverage of a library of that strandedness")
+        log.info("%s: coverage column %d comes from %s, the model was trained with %s (another library, e.g. of "
+                 "another genome; same strandedness)", path, i, given.name, trained["name"])
     if cov.columns and any(c.size is None for c in columns):
         log.warning(
             "%s: its coverage columns do not record their BAMs; cannot check they are the ones the model was "

@@ -168,7 +168,7 @@ def test_cli_overlap_equals_library(tmp_path):
     assert np.abs(ours - genic)[real].max() < 1e-3
 
 
-def test_coverage_models_read_their_own_coverage(coverage_files, tmp_path):
+def test_coverage_models_read_their_own_coverage(coverage_files, tmp_path, caplog):
     from helixer_tools import train as T
     from helixer_tools.add_coverage import read_columns
     from helixer_tools.cli import predict as cli
@@ -184,13 +184,32 @@ def test_coverage_models_read_their_own_coverage(coverage_files, tmp_path):
     M.set_weights(net, weights, "tiny.h5", new={"dense", "hidden"})
     M.save(net, spec, tmp_path / "cov_model.h5")
     model = str(tmp_path / "cov_model.h5")
+    from helixer_tools.predict import predict_h5
+
+    # another library of the same strandedness (as another genome's BAM is): used, and said
+    caplog.set_level("INFO", logger="helixer_tools")  # (before a CLI run resets logging)
+    predict_h5(model, str(coverage_files["half"]), str(tmp_path / "other.h5"), progress=False)
+    assert "coverage column 1 comes from half.bam, the model was trained with micromonas.rnaseq.bam" in caplog.text
     assert cli.main(["--model", model, "--h5", str(coverage_files["full"]), "-o", str(tmp_path / "ok.h5"), "-q"]) == 0
     with h5py.File(tmp_path / "ok.h5") as p:
         assert p["predictions"].shape[0] == 28
     from helixer_tools.predict import predict_h5
 
-    with pytest.raises(UserError, match="coverage column 1 comes from half.bam"):
-        predict_h5(model, str(coverage_files["half"]), str(tmp_path / "x.h5"), progress=False)
+    # a library the model was trained with in another column, and another strandedness: refused
+    with h5py.File(coverage_files["both"]) as f:
+        both, _, _ = read_columns(f, "rnaseq")
+    for trained, message in (([both[1], both[0]], "coverage column 1 comes from micromonas.rnaseq.bam, which the "
+                              r"model was trained with as column 2; give the BAMs in the order of training"),
+                             ([dataclasses.replace(both[0], strandedness="first"), both[1]],
+                              "coverage column 1 .micromonas.rnaseq.bam. is second, the model was trained with "
+                              "first coverage there")):
+        two = dataclasses.replace(spec, head=dataclasses.replace(spec.head, coverage=dataclasses.replace(
+            spec.coverage, channels=2, columns=tuple(dataclasses.asdict(c) for c in trained))))
+        net2 = M.build(two)
+        M.set_weights(net2, weights, "tiny.h5", new={"dense", "hidden"})
+        M.save(net2, two, tmp_path / "two.h5")
+        with pytest.raises(UserError, match=message):
+            predict_h5(str(tmp_path / "two.h5"), str(coverage_files["both"]), str(tmp_path / "x.h5"), progress=False)
     with pytest.raises(UserError, match="has 2 coverage column.*trained on 1 .micromonas.rnaseq.bam"):
         predict_h5(model, str(coverage_files["both"]), str(tmp_path / "x.h5"), progress=False)
     with pytest.raises(UserError, match="has no evaluation/rnaseq_coverage"):
