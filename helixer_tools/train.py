@@ -46,6 +46,9 @@ from .training_data import BatchStream, check_alike, open_parts, prefetch
 log = logging.getLogger("helixer_tools")
 
 JOIN_POINTS = ("last-lstm", "before-last-lstm")
+# validation genic F1 of the pretrained model below which route 3 suggests joining before the last BiLSTM (the
+# fly case of bench_finetune_vs_upstream: 0.11, where it made better gene models; the example's window: 0.69)
+FAR_GENIC_F1 = 0.3
 DEFAULT_JOIN = "last-lstm"
 RECOMMENDED_CLASS_WEIGHTS = (0.7, 1.6, 1.2, 1.2)
 RECOMMENDED_TRANSITION_WEIGHTS = (1, 12, 3, 1, 12, 3)
@@ -372,6 +375,11 @@ def train(spec: ModelSpec, weights: dict | None, training: Sequence[str], valida
                        "saved": 1, "elapsed_s": round(time.monotonic() - start, 1)})
             log.info("check 0 (the starting model): val loss %.4f, genic F1 %.4f, phase F1 %.4f, coding phase F1 %.4f",
                      scores["val_loss"], scores["genic_f1"], scores["phase_f1"], scores["coding_phase_f1"])
+            if (spec.coverage is not None and spec.head.join_lstm_layers == spec.trunk.lstm_layers >= 1
+                    and scores["genic_f1"] < FAR_GENIC_F1):
+                log.info("the pretrained model is far from this species (validation genic F1 %.2f < %.2f): its last "
+                         "BiLSTM layer's features may not serve it; on such a case --join-at before-last-lstm made "
+                         "better gene models (docs/benchmarks.md)", scores["genic_f1"], FAR_GENIC_F1)
         for epoch in range(opts.epochs):
             losses: list[float] = []
             epoch_time, epoch_rows = train_time, rows_seen

@@ -65,15 +65,18 @@ annotate "$PRETRAINED" pretrained
 
 step "4/6 fine-tune: route 1 (whole network), route 2 (new head), route 3 (new head + RNA-seq coverage)"
 # Each run validates the pretrained model first (check 0) and keeps a check only when it beats it (mean of
-# genic and phase F1). Route 1 changes every pretrained weight, so it takes smaller steps; the new layers
-# of routes 2 and 3 start as the pretrained output layer and take larger ones.
+# genic and coding phase F1), so a step size too large for the data returns the pretrained model instead of
+# a worse one. The new layers of routes 2 and 3 start exactly as the pretrained output layer (a hidden layer
+# of --hidden-units auto can hold it) and are a nearly linear model on fixed features: they take larger
+# steps than route 1, which changes every pretrained weight (docs/benchmarks.md, "Fine-tuning for a
+# species the model has not seen": these rates, measured there and here).
 TRAIN_OPTS=(--data-dir "$OUT" --epochs 10 --patience 3 --batch-size 4
             --class-weights 0.7,1.6,1.2,1.2 --transition-weights 1,12,3,1,12,3 --threads "$T")
-.venv/bin/helixer-train whole --pretrained "$PRETRAINED" --learning-rate 1e-4 "${TRAIN_OPTS[@]}" \
+.venv/bin/helixer-train whole --pretrained "$PRETRAINED" --learning-rate 1e-3 "${TRAIN_OPTS[@]}" \
     --output "$OUT/route1.model.h5" --metrics "$OUT/route1.metrics.tsv" --plot "$OUT/route1.training.png"
-.venv/bin/helixer-train head --pretrained "$PRETRAINED" --hidden-units 16 --learning-rate 1e-3 "${TRAIN_OPTS[@]}" \
+.venv/bin/helixer-train head --pretrained "$PRETRAINED" --hidden-units auto --learning-rate 1e-2 "${TRAIN_OPTS[@]}" \
     --output "$OUT/route2.model.h5" --metrics "$OUT/route2.metrics.tsv" --plot "$OUT/route2.training.png"
-.venv/bin/helixer-train coverage --pretrained "$PRETRAINED" --hidden-units 16 --learning-rate 1e-3 "${TRAIN_OPTS[@]}" \
+.venv/bin/helixer-train coverage --pretrained "$PRETRAINED" --hidden-units auto --learning-rate 1e-2 "${TRAIN_OPTS[@]}" \
     --output "$OUT/route3.model.h5" --metrics "$OUT/route3.metrics.tsv" --plot "$OUT/route3.training.png"
 
 step "5/6 the tuned models annotate the window"

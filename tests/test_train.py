@@ -111,11 +111,15 @@ def test_head_route_keeps_the_trunk_frozen(data, tmp_path, hidden):
 
 
 @pytest.mark.parametrize("join", ["last-lstm", "before-last-lstm"])
-def test_coverage_route(data, tmp_path, join):
+def test_coverage_route(data, tmp_path, join, caplog, monkeypatch):
+    caplog.set_level("INFO", logger="helixer_tools")
     spec, weights = T.coverage_spec(str(PRETRAINED), hidden_units=16, norm="log", join_at=join)
     out = tmp_path / "cov.h5"
+    # a pretrained model far from the species (here: below any genic F1) hears of the other join point
+    monkeypatch.setattr(T, "FAR_GENIC_F1", 1.01)
     summary = run(spec, weights, data["cov2"], data["cov2"], out)
     assert falls(summary)
+    assert ("--join-at before-last-lstm made better gene models" in caplog.text) == (join == "last-lstm")
     tuned_spec, tuned = M.read(out)
     cov = tuned_spec.coverage
     assert cov.channels == 2 and cov.norm == "log"
