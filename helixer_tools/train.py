@@ -362,7 +362,7 @@ def train(spec: ModelSpec, weights: dict | None, training: Sequence[str], valida
 
     table = _Table(metrics_path)
     metric = CHECKPOINT_METRICS[opts.checkpoint_metric]
-    best, best_scores, since_best, checks, seen, rows_seen = -1.0, {"genic_f1": -1.0}, 0, 0, 0, 0
+    best, best_scores, since_best, checks, seen, rows_seen = -math.inf, {"genic_f1": -1.0}, 0, 0, 0, 0
     start = time.monotonic()
     train_time = 0.0
     stop = False

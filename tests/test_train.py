@@ -236,6 +236,10 @@ def test_checkpoint_metric(data, tmp_path):
     summary = run(spec, weights, data["labels"], data["labels"], tmp_path / "g.h5", checkpoint_metric="genic")
     saved = [r for r in summary["rows"] if r["saved"]][-1]
     assert summary["best_score"] == summary["best_genic_f1"] == saved["genic_f1"]
+    # the validation loss: the first check of a model trained from scratch is saved, whatever its loss
+    spec, _ = T.scratch_spec(TINY)
+    summary = run(spec, None, data["labels"], data["labels"], tmp_path / "l.h5", checkpoint_metric="loss", epochs=1)
+    assert (tmp_path / "l.h5").exists() and summary["best_score"] == -summary["rows"][0]["val_loss"]
     with pytest.raises(UserError, match="checkpoint metric 'phase' is not one of genic, genic\\+phase, genic\\+coding-phase, loss"):
         T.TrainOptions(checkpoint_metric="phase")
 
