@@ -175,11 +175,11 @@ def copy_dataset(src: h5py.Dataset, dst_file: h5py.File, name: str | None = None
 
 
 def copy_rows(src_path: str | Path, dst_path: str | Path, rows: Sequence[int], tool: str, argv: Sequence[str],
-              inputs: dict[str, str] | None = None) -> None:
+              inputs: dict[str, str] | None = None, attrs: dict[str, str] | None = None) -> None:
     """Write a new h5 with only ``rows`` of ``src_path`` (e.g. a training/validation split), atomically.
 
-    Every dataset whose first axis is the row axis is cut; other datasets and all attributes are kept.
-    Row-per-chunk datasets are copied chunk by chunk without recompression.
+    Every dataset whose first axis is the row axis is cut; other datasets and all attributes are kept, and
+    ``attrs`` are added. Row-per-chunk datasets are copied chunk by chunk without recompression.
     """
     rows = np.asarray(rows, dtype=np.int64)
     with h5py.File(src_path, "r") as src, H5Writer(dst_path) as out:
@@ -209,7 +209,7 @@ def copy_rows(src_path: str | Path, dst_path: str | Path, rows: Sequence[int], t
                 dst.attrs[key] = value
 
         src.visititems(visit)
-        for key, value in src.attrs.items():
+        for key, value in {**src.attrs, **(attrs or {})}.items():
             out.file.attrs[key] = value
         out.provenance(tool, argv, inputs or {"h5": str(src_path)})
 

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-import h5py
 import numpy as np
 
 from .atomic import atomic_path
@@ -197,10 +196,9 @@ def select(labels: str, predictions: str, output: str, keep_fraction: float = 0.
         tmp_h5 = stack.enter_context(atomic_path(output))
         tmp_table = stack.enter_context(atomic_path(table)) if table else None
         tmp_plot = stack.enter_context(atomic_path(plot_path)) if plot_path else None
-        copy_rows(labels, tmp_h5, kept, "helixer-select", argv, inputs)
-        with h5py.File(tmp_h5, "a") as f:  # carried on by helixer-split (copy_rows keeps attributes)
-            f.attrs[PSEUDOLABELS_ATTR] = json.dumps({"predictions": os.path.basename(predictions),
-                                                     "keep_fraction": keep_fraction})
+        # the mark is carried on by helixer-split (copy_rows keeps attributes)
+        mark = json.dumps({"predictions": os.path.basename(predictions), "keep_fraction": keep_fraction})
+        copy_rows(labels, tmp_h5, kept, "helixer-select", argv, inputs, attrs={PSEUDOLABELS_ATTR: mark})
         if tmp_table:
             write_table(tmp_table, rows)
         if tmp_plot:
