@@ -36,7 +36,7 @@ draws them.
 examples:
   helixer-train head --pretrained land_plant_v0.3_a_0080.h5 --training train.h5 --validation val.h5 \\
       --class-weights 0.7,1.6,1.2,1.2 --transition-weights 1,12,3,1,12,3 --output tuned.h5
-  helixer-train coverage --pretrained land_plant_v0.3_a_0080.h5 --data-dir h5s/ --hidden-units 16 \\
+  helixer-train coverage --pretrained land_plant_v0.3_a_0080.h5 --data-dir h5s/ --hidden-units auto \\
       --output tuned_cov.h5 --metrics tuned_cov.tsv --plot tuned_cov.png
 
 See `helixer-train ROUTE --help` for each route's options.
