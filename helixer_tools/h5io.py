@@ -174,6 +174,10 @@ def copy_dataset(src: h5py.Dataset, dst_file: h5py.File, name: str | None = None
     return dst
 
 
+# marks labels that are a model's own gene models (helixer-select's pseudolabels; copy_rows carries it on)
+PSEUDOLABELS_ATTR = "helixer_tools_pseudolabels"
+
+
 def copy_rows(src_path: str | Path, dst_path: str | Path, rows: Sequence[int], tool: str, argv: Sequence[str],
               inputs: dict[str, str] | None = None, attrs: dict[str, str] | None = None) -> None:
     """Write a new h5 with only ``rows`` of ``src_path`` (e.g. a training/validation split), atomically.

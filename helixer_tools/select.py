@@ -28,13 +28,11 @@ import numpy as np
 
 from .atomic import atomic_path
 from .errors import UserError
-from .h5io import copy_rows, names, open_h5, predictions_padding, read_all, species_of
+from .h5io import PSEUDOLABELS_ATTR, copy_rows, names, open_h5, predictions_padding, read_all, species_of
 
 log = logging.getLogger("helixer_tools")
 
 BLOCK = 16  # rows read at a time
-# marks labels that are a model's own gene models (pseudolabels); helixer-train warns when it validates on them
-PSEUDOLABELS_ATTR = "helixer_tools_pseudolabels"
 
 
 @dataclass

@@ -27,7 +27,7 @@ import numpy as np
 
 from .add_coverage import Column, column_identity, read_columns
 from .errors import UserError
-from .h5io import read_all
+from .h5io import PSEUDOLABELS_ATTR, read_all
 from .spec import Coverage
 
 log = logging.getLogger("helixer_tools")
@@ -60,7 +60,7 @@ class Part:
     @property
     def pseudolabels(self) -> bool:
         """Labels that are a model's own gene models (helixer-select's output, or a split of it)."""
-        return "helixer_tools_pseudolabels" in self.file.attrs  # select.PSEUDOLABELS_ATTR
+        return PSEUDOLABELS_ATTR in self.file.attrs
 
 
 def _usable_rows(f: h5py.File, path: str) -> np.ndarray:
