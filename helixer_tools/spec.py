@@ -15,6 +15,8 @@ from .errors import UserError
 FORMAT_VERSION = 1
 ROUTES = ("scratch", "whole", "head", "coverage", "upstream")
 COVERAGE_NORMS = ("log", "linear", "none")
+# loss weights of no phase, phase 0, 1, 2 (helixer_tools.train explains them); upstream's loss is 1, 1, 1, 1
+PHASE_CLASS_WEIGHTS = (1.0, 3.0, 3.0, 3.0)
 
 
 @dataclass(frozen=True)

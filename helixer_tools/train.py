@@ -13,10 +13,16 @@ Routes (one explicit choice; each takes only the options that make sense for it)
   ``--fine-tune-resume``, or ``--resume-training`` for whole models).
 
 The loss is upstream's: categorical cross-entropy, 0.8 genic + 0.2 phase, weighted per step (see
-training_data). The model is validated every ``check_every`` batches and at each epoch end; the
-checkpoint is written whenever the checkpoint metric improves (by default the mean of validation genic
-and phase F1; upstream's is genic F1 alone, which let phase fall while genic F1 rose), and training stops
-after ``patience`` checks without improvement. Fine-tuning validates the starting model first (check 0): the output is
+training_data), with one addition: the phase classes are weighted (``phase_class_weights``, by default
+no phase 1, phases 0-2 3 each; 1,1,1,1 is upstream's loss). The three phases share the coding bases, so
+an unweighted phase output that cannot tell a base's phase gives each of them a third of the coding
+probability and "no phase" wins its argmax wherever coding is less than about 3/4 likely: phase F1 fell
+while the genic output improved (docs/benchmarks.md). Weighted by 3, the argmax of the phase output calls a
+phase where coding is likelier than not, as the genic output does; the ratio of the three phases, all that
+the gene models read, is unchanged. The model is validated every ``check_every`` batches and at each epoch
+end; the checkpoint is written whenever the checkpoint metric improves (by default the mean of validation
+genic and coding phase F1; upstream's is genic F1 alone, which let phase fall while genic F1 rose), and
+training stops after ``patience`` checks without improvement. Fine-tuning validates the starting model first (check 0): the output is
 never worse on the validation data than where training began. The new layers of ``head`` and
 ``coverage`` start as the pretrained output layer (:func:`warm_head`), unless asked to start at random.
 """
@@ -38,7 +44,7 @@ from . import model as M
 from .atomic import atomic_path, check_folder
 from .errors import UserError
 from .metrics import Scores
-from .spec import Coverage, Head, ModelSpec, Trunk, with_coverage_norm
+from .spec import PHASE_CLASS_WEIGHTS, Coverage, Head, ModelSpec, Trunk, with_coverage_norm
 from .progress import Progress
 from .add_coverage import column_identity
 from .training_data import BatchStream, check_alike, open_parts, prefetch
@@ -49,6 +55,9 @@ JOIN_POINTS = ("last-lstm", "before-last-lstm")
 # validation genic F1 of the pretrained model below which route 3 suggests joining before the last BiLSTM (the
 # fly case of bench_finetune_vs_upstream: 0.11, where it made better gene models; the example's window: 0.69)
 FAR_GENIC_F1 = 0.3
+# fewer training batches than this between the last saved check and the stop is too little to recover from a
+# first step that made things worse (Micromonas case of bench_finetune_vs_upstream: 2 batches per epoch)
+MIN_PATIENCE_BATCHES = 32
 DEFAULT_JOIN = "last-lstm"
 RECOMMENDED_CLASS_WEIGHTS = (0.7, 1.6, 1.2, 1.2)
 RECOMMENDED_TRANSITION_WEIGHTS = (1, 12, 3, 1, 12, 3)
@@ -63,7 +72,8 @@ CHECKPOINT_METRICS = {"genic": lambda s: s["genic_f1"], "genic+phase": lambda s:
 
 @dataclass
 class TrainOptions:
-    """Optimisation settings; defaults are upstream HybridModel.py's."""
+    """Optimisation settings; defaults are upstream HybridModel.py's but for the phase class weights and the
+    checkpoint metric (see the module docstring)."""
 
     epochs: int = 10000
     batch_size: int = 8
@@ -76,6 +86,7 @@ class TrainOptions:
     check_every: int | None = None  # batches; None: at epoch ends only
     class_weights: tuple | None = None
     transition_weights: tuple | None = None
+    phase_class_weights: tuple = PHASE_CLASS_WEIGHTS
     checkpoint_metric: str = "genic+coding-phase"
     seed: int = 0
     threads: int = 1
@@ -86,12 +97,16 @@ class TrainOptions:
         if self.transition_weights is not None and len(self.transition_weights) != 6:
             raise UserError("transition weights need 6 values (transcript start, start codon, donor, transcript end, "
                             f"stop codon, acceptor), got {len(self.transition_weights)}")
-        for name in ("class_weights", "transition_weights"):
+        if len(self.phase_class_weights) != 4:
+            raise UserError("phase class weights need 4 values (no phase, phase 0, 1, 2), got "
+                            f"{len(self.phase_class_weights)}")
+        for name in ("class_weights", "transition_weights", "phase_class_weights"):
             values = getattr(self, name)
             if values is not None and any(not math.isfinite(v) or v < 0 for v in values):
                 raise UserError(f"{name.replace('_', ' ')} must be finite and not negative: {list(values)}")
-        if self.class_weights is not None and not any(self.class_weights):
-            raise UserError("class weights are all zero: nothing would be learned")
+        for name in ("class_weights", "phase_class_weights"):
+            if getattr(self, name) is not None and not any(getattr(self, name)):
+                raise UserError(f"{name.replace('_', ' ')} are all zero: nothing would be learned")
         if self.checkpoint_metric not in CHECKPOINT_METRICS:
             raise UserError(f"checkpoint metric {self.checkpoint_metric!r} is not one of {', '.join(CHECKPOINT_METRICS)}")
         if self.optimizer not in ("adamw", "adam"):
@@ -265,8 +280,23 @@ def _cross_entropy(truth: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     return -(truth * np.log(np.clip(predicted, 1e-7, 1.0))).sum(axis=-1)
 
 
-def validate(net, stream: BatchStream) -> dict[str, float]:
+def weighted_cross_entropy(keras, class_weights: Sequence[float]):
+    """Categorical cross-entropy with a weight per true class (as Keras' own: predictions renormalised and
+    clipped to [1e-7, 1 - 1e-7]); the loss of the phase output."""
+    ops = keras.ops
+    w = np.asarray(class_weights, np.float32)
+
+    def loss(truth, predicted):
+        p = ops.clip(predicted / ops.sum(predicted, axis=-1, keepdims=True), 1e-7, 1.0 - 1e-7)
+        return -ops.sum(truth * w * ops.log(p), axis=-1)
+
+    return loss
+
+
+def validate(net, stream: BatchStream, phase_class_weights: Sequence[float] = PHASE_CLASS_WEIGHTS
+             ) -> dict[str, float]:
     """Loss (as in training) and F1 scores on every usable validation row."""
+    phase_w = np.asarray(phase_class_weights, np.float32)
     scores = Scores()
     loss_sum, n = 0.0, 0
     for batch in prefetch(stream.epoch()):
@@ -276,7 +306,7 @@ def validate(net, stream: BatchStream) -> dict[str, float]:
         y, phases, weights = batch.y[:k], batch.phases[:k], batch.weights[:k]
         mask = np.broadcast_to(batch.step_mask[:k, :, None], y.shape[:3])
         scores.add(y, phases, genic, phase, mask)
-        ce = 0.8 * _cross_entropy(y, genic) + 0.2 * _cross_entropy(phases, phase)
+        ce = 0.8 * _cross_entropy(y, genic) + 0.2 * _cross_entropy(phases * phase_w, phase)
         loss_sum += float((ce * weights[..., None]).sum())
         n += ce.size
     return {"val_loss": loss_sum / max(n, 1), **scores.summary()}
@@ -341,7 +371,8 @@ def train(spec: ModelSpec, weights: dict | None, training: Sequence[str], valida
         if PRETRAINED_OUTPUT in weights:
             weights = warm_head(net, weights)
         M.set_weights(net, weights, source, new={"dense", "hidden"} if spec.head else set())
-    net.compile(optimizer=_optimizer(keras, opts), loss=["categorical_crossentropy", "categorical_crossentropy"],
+    net.compile(optimizer=_optimizer(keras, opts),
+                loss=["categorical_crossentropy", weighted_cross_entropy(keras, opts.phase_class_weights)],
                 loss_weights=[0.8, 0.2], jit_compile=use_xla())
     trainable = sum(int(np.prod(w.shape)) for w in net.trainable_weights)
     total = sum(int(np.prod(w.shape)) for w in net.weights)
@@ -359,6 +390,12 @@ def train(spec: ModelSpec, weights: dict | None, training: Sequence[str], valida
                              opts.transition_weights)
     log.info("training on %d subsequences (%d batches per epoch), validating on %d", train_stream.n_rows,
              len(train_stream), val_stream.n_rows)
+    patience_batches = opts.patience * (opts.check_every or len(train_stream))
+    if patience_batches < MIN_PATIENCE_BATCHES and opts.epochs * len(train_stream) > patience_batches:
+        log.warning("with %d batch(es) per check, patience %d stops training after only %d batch(es) without a better "
+                    "check; on this little data give --patience %d or more (and enough --epochs)",
+                    opts.check_every or len(train_stream), opts.patience, patience_batches,
+                    -(-MIN_PATIENCE_BATCHES // (opts.check_every or len(train_stream))))
 
     table = _Table(metrics_path)
     metric = CHECKPOINT_METRICS[opts.checkpoint_metric]
@@ -368,7 +405,7 @@ def train(spec: ModelSpec, weights: dict | None, training: Sequence[str], valida
     stop = False
     try:
         if weights is not None:  # fine-tuning: the starting model is the score to beat, and the fallback
-            scores = validate(net, val_stream)
+            scores = validate(net, val_stream, opts.phase_class_weights)
             best, best_scores = metric(scores), scores
             M.save(net, spec, output, list(argv) if argv is not None else None)
             table.add({"check": 0, "epoch": 0, "batch": 0, "batches_seen": 0, "train_loss": float("nan"), **scores,
@@ -401,7 +438,7 @@ def train(spec: ModelSpec, weights: dict | None, training: Sequence[str], valida
                     end_of_epoch = i == len(train_stream)
                     if end_of_epoch or (opts.check_every and seen % opts.check_every == 0):
                         checks += 1
-                        scores = validate(net, val_stream)
+                        scores = validate(net, val_stream, opts.phase_class_weights)
                         improved = metric(scores) > best
                         if improved:
                             best, best_scores, since_best = metric(scores), scores, 0

@@ -286,7 +286,8 @@ def test_same_seed_same_weights(data, tmp_path):
     assert not np.allclose(a["dense"][0], c["dense"][0])
 
 
-def test_patience_and_check_every(data, tmp_path):
+def test_patience_and_check_every(data, tmp_path, caplog):
+    caplog.set_level("WARNING", logger="helixer_tools")
     summary = run(*T.scratch_spec(TINY), data["labels"], data["labels"], tmp_path / "p.h5", epochs=30,
                   learning_rate=1e-12, optimizer="adam", patience=2, check_every=3)
     # nothing can improve at this learning rate: the first check (batch 3) saves, the next two (batch 6 and
@@ -294,6 +295,9 @@ def test_patience_and_check_every(data, tmp_path):
     assert summary["checks"] == 3 and summary["batches"] == 7
     assert [r["saved"] for r in summary["rows"]] == [1, 0, 0]
     assert [r["batches_seen"] for r in summary["rows"]] == [3, 6, 7]
+    # so few batches between checks and the stop is said (a first worse step needs more to recover from)
+    assert ("with 3 batch(es) per check, patience 2 stops training after only 6 batch(es) without a better check; "
+            "on this little data give --patience 11 or more") in caplog.text
 
 
 def test_step_weights_as_upstream():
@@ -342,6 +346,43 @@ def test_coding_phase_f1_reads_the_phase_as_the_gene_models_do():
     assert out["phase_f1"] == pytest.approx(2 / (2 + 1 + 2))
     # coding phase: phase 0 and 1 right where CDS is called, the third base not called: TP 2, FP 0, FN 1
     assert out["coding_phase_f1"] == pytest.approx(4 / (4 + 0 + 1))
+
+
+def test_phase_class_weights(data, tmp_path):
+    """The phase loss weighs each true phase class: exactly -sum(w * y * log p) (Keras' own cross-entropy when
+    every weight is 1), and a head trained with the default 1,3,3,3 gives the bases that are coding more
+    probability of a phase (less of "no phase", which wins the argmax) than one trained with upstream's
+    unweighted loss, from the same start."""
+    keras = M._keras()
+    rng = np.random.default_rng(0)
+    truth = np.eye(4, dtype=np.float32)[rng.integers(0, 4, (2, 3, 9))]
+    logits = rng.normal(size=(2, 3, 9, 4)).astype(np.float32)
+    predicted = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    w = np.array([1.0, 3.0, 2.0, 0.5], np.float32)
+    got = np.asarray(T.weighted_cross_entropy(keras, w)(truth, predicted))
+    np.testing.assert_allclose(got, -(truth * w * np.log(predicted)).sum(-1), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(T.weighted_cross_entropy(keras, (1, 1, 1, 1))(truth, predicted)),
+                               np.asarray(keras.losses.categorical_crossentropy(truth, predicted)), rtol=1e-5)
+    assert T.TrainOptions().phase_class_weights == (1.0, 3.0, 3.0, 3.0)
+
+    called = {}
+    for weights in ((1, 1, 1, 1), (1, 3, 3, 3)):
+        spec, start = T.head_spec(str(PRETRAINED))
+        out = tmp_path / f"w{weights[1]}.h5"
+        run(spec, start, data["labels"], data["labels"], out, epochs=3, learning_rate=1e-2,
+            phase_class_weights=weights, checkpoint_metric="loss")
+        net, _ = M.load(out)
+        with h5py.File(data["labels"], "r") as f:
+            x, phases = f["data/X"][:8].astype(np.float16), f["data/phases"][:8]
+        _, phase = net.predict_on_batch(x)
+        coding = phases.reshape(np.asarray(phase).shape).argmax(-1) != 0
+        called[weights[1]] = float(np.asarray(phase)[..., 1:].sum(-1)[coding].mean())
+        assert M.read(out)[0].provenance["training_options"]["phase_class_weights"] == list(weights)
+    assert called[3] > called[1] + 0.1, called
+    with pytest.raises(UserError, match="phase class weights need 4 values"):
+        T.TrainOptions(phase_class_weights=(1, 3))
+    with pytest.raises(UserError, match="phase class weights are all zero"):
+        T.TrainOptions(phase_class_weights=(0, 0, 0, 0))
 
 
 def test_stream_skips_rows_without_labels_and_reshuffles(data, tmp_path):
@@ -401,10 +442,12 @@ def test_cli(data, tmp_path, capsys):
     (d / "validation_data.h5").symlink_to(data["labels"])
     out = tmp_path / "m.h5"
     rc = cli.main(["head", "-l", str(PRETRAINED), "--data-dir", str(d), "-o", str(out), "-e", "1", "-b", "4",
-                   "--class-weights", "[0.7, 1.6, 1.2, 1.2]", "--metrics", str(tmp_path / "m.tsv"), "-q"])
+                   "--class-weights", "[0.7, 1.6, 1.2, 1.2]", "--phase-class-weights", "1,1,1,1", "--metrics",
+                   str(tmp_path / "m.tsv"), "-q"])
     assert rc == 0 and out.exists() and (tmp_path / "m.tsv").exists()
     spec, _ = M.read(out)
     assert spec.provenance["training_options"]["class_weights"] == [0.7, 1.6, 1.2, 1.2]
+    assert spec.provenance["training_options"]["phase_class_weights"] == [1, 1, 1, 1]
     assert spec.provenance["training_files"] == ["training_data.h5"]
     assert cli.main(["whole", "-l", str(MICRO / "upstream_models/tiny.ft_cov.h5"), "--training",
                      str(data["labels"]), "--validation", str(data["labels"]), "-o", str(tmp_path / "y.h5")]) == 1
@@ -414,6 +457,9 @@ def test_cli(data, tmp_path, capsys):
         cli.main(["head", "-l", str(PRETRAINED), "--data-dir", str(d), "-o", "x.h5", "--transition-weights", "1,2"])
     assert e.value.code == 2
     assert "transition weights need 6 values" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        cli.main(["head", "-l", str(PRETRAINED), "--data-dir", str(d), "-o", "x.h5", "--phase-class-weights", "0,0,0,0"])
+    assert e.value.code == 2 and "phase class weights are all zero" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # options of another route do not exist here
         cli.main(["head", "-l", str(PRETRAINED), "--data-dir", str(d), "-o", "x.h5", "--coverage-norm", "log"])
     assert cli.main(["head", "-l", str(PRETRAINED), "--training", str(data["labels"]), "-o", "x.h5"]) == 1

@@ -8,7 +8,7 @@ import os
 import re
 import sys
 
-from ..spec import COVERAGE_NORMS
+from ..spec import COVERAGE_NORMS, PHASE_CLASS_WEIGHTS
 from . import common
 
 DESCRIPTION = """\
@@ -27,7 +27,7 @@ route 3). Choose one route; each takes only the options that apply to it:
 Pretrained models may be upstream Helixer .h5 files (e.g. land_plant_v0.3_a_0080.h5) or our checkpoints.
 The model is validated every --check-every batches and at each epoch end; the checkpoint is written
 whenever the --checkpoint-metric improves (default: the mean of validation genic F1, the micro-F1 over
-UTR, CDS and intron, and phase F1), and training stops after --patience checks without improvement.
+UTR, CDS and intron, and coding phase F1), and training stops after --patience checks without improvement.
 Fine-tuning validates the starting model first (check 0), so the output is never worse on the
 validation data than the pretrained model. The new layers of head and coverage start as the pretrained
 model's output layer (--fresh-head: at random, as upstream). Each check is a row of --metrics; --plot
@@ -122,6 +122,11 @@ def _optimisation_parser() -> argparse.ArgumentParser:
                    metavar="W,W,W,W,W,W",
                    help="loss weights of steps holding a transcript start, start codon, donor, transcript end, stop "
                         "codon, acceptor (upstream's guide: 1,12,3,1,12,3; default: unweighted)")
+    g.add_argument("--phase-class-weights", type=weights_list(4, "phase class weights", some_positive=True),
+                   default=PHASE_CLASS_WEIGHTS, metavar="W,W,W,W",
+                   help="loss weights of no phase, phase 0, 1, 2 (default: 1,3,3,3: the three phases share the "
+                        "coding bases, so the phase output calls a phase where coding is likelier than not, not "
+                        "only where it is 3/4 likely; 1,1,1,1 is upstream's loss)")
     g.add_argument("--optimizer", choices=("adamw", "adam"), default="adamw", help="optimizer")
     g.add_argument("--weight-decay", type=non_negative_float, default=3.5e-5,
                    help="AdamW weight decay per step, as upstream's (tensorflow_addons) AdamW applies it")
@@ -268,6 +273,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> None:
                           learning_rate=args.learning_rate, optimizer=args.optimizer, weight_decay=args.weight_decay,
                           clip_norm=args.clip_norm, patience=args.patience, check_every=args.check_every,
                           class_weights=args.class_weights, transition_weights=args.transition_weights,
+                          phase_class_weights=args.phase_class_weights,
                           checkpoint_metric=args.checkpoint_metric, seed=args.seed, threads=args.threads)
     summary = T.train(spec, weights, training, validation, args.output, opts, metrics_path=args.metrics,
                       plot_path=args.plot, argv=["helixer-train", *argv], progress=not args.quiet)
