@@ -52,8 +52,11 @@ from .training_data import BatchStream, check_alike, open_parts, prefetch
 log = logging.getLogger("helixer_tools")
 
 JOIN_POINTS = ("last-lstm", "before-last-lstm")
-# validation genic F1 of the pretrained model below which route 3 suggests joining before the last BiLSTM (the
-# fly case of bench_finetune_vs_upstream: 0.11, where it made better gene models; the example's window: 0.69)
+JOIN_AUTO = "auto"  # --join-at auto: chosen by how far the pretrained model is from the species (choose_join)
+# validation genic F1 of the pretrained model below which route 3 joins before the last BiLSTM layer (auto) or
+# suggests it (bench_finetune_vs_upstream, medians of 3 seeds: on the fly, 0.11, joining before it made better
+# gene models, CDS exon F1 0.683 against 0.635; on Micromonas, 0.32, worse, 0.343 against 0.427; on the
+# example's window, 0.69, worse)
 FAR_GENIC_F1 = 0.3
 # fewer training batches than this between the last saved check and the stop is too little to recover from a
 # first step that made things worse (Micromonas case of bench_finetune_vs_upstream: 2 batches per epoch)
@@ -179,15 +182,48 @@ def head_spec(pretrained: str, hidden_units: int | str = 0, fresh: bool = False)
                       provenance={**_provenance(pretrained), "new_layers_from": init}), weights)
 
 
+def choose_join(pretrained: str, validation: Sequence[str], batch_size: int = 32, threads: int = 1
+                ) -> tuple[str, float]:
+    """``--join-at auto``: where coverage joins, from the pretrained model's genic F1 on the validation data.
+
+    Far from the species the model knows (genic F1 under FAR_GENIC_F1) the features of its last BiLSTM layer
+    serve the new species less than the layer's input does: join before it (as upstream); nearer, keep it."""
+    spec, weights = _pretrained(pretrained)
+    if spec.trunk.lstm_layers < 1:
+        return "last-lstm", math.nan
+    _configure_tensorflow(threads, 0)
+    net = M.build(spec)
+    M.set_weights(net, weights, pretrained)
+    stream = BatchStream(open_parts(validation, "validation", None), batch_size, spec.trunk.pool_size)
+    try:
+        f1 = validate(net, stream)["genic_f1"]
+    finally:
+        stream.close()
+    join = "before-last-lstm" if f1 < FAR_GENIC_F1 else "last-lstm"
+    log.info("--join-at auto: the pretrained model's validation genic F1 is %.3f (%s %.2f): coverage joins %s",
+             f1, "<" if f1 < FAR_GENIC_F1 else ">=", FAR_GENIC_F1,
+             "before its last BiLSTM layer (far from the species)" if f1 < FAR_GENIC_F1 else "after its last BiLSTM layer")
+    return join, f1
+
+
 def coverage_spec(pretrained: str, hidden_units: int | str = 0, norm: str = "log", join_at: str = DEFAULT_JOIN,
-                  prefix: str = "rnaseq", fresh: bool = False) -> tuple[ModelSpec, dict]:
+                  prefix: str = "rnaseq", fresh: bool = False, validation: Sequence[str] | None = None,
+                  threads: int = 1) -> tuple[ModelSpec, dict]:
+    """Route 3. ``join_at`` ``auto`` chooses the join point on ``validation`` (:func:`choose_join`)."""
+    chosen = {}
+    if join_at == JOIN_AUTO:
+        if not validation:
+            raise UserError("--join-at auto needs the validation data")
+        join_at, f1 = choose_join(pretrained, validation, threads=threads)
+        chosen = {"join_at": f"auto: {join_at} (the pretrained model's validation genic F1 {f1:.4f}, "
+                             f"threshold {FAR_GENIC_F1})"}
     spec, weights = _pretrained(pretrained)
     head = Head(join_lstm_layers=_join(spec.trunk, join_at, pretrained),
                 hidden_units=hidden_width(hidden_units, spec.trunk),
                 coverage=Coverage(prefix=prefix, channels=1, norm=norm))  # channels set from the data
     weights, init = _head_weights(weights, spec.trunk, head, fresh)
     return (ModelSpec(trunk=spec.trunk, head=head, route="coverage",
-                      provenance={**_provenance(pretrained), "new_layers_from": init}), weights)
+                      provenance={**_provenance(pretrained), **chosen, "new_layers_from": init}), weights)
 
 
 def warm_head(net, weights: dict) -> dict:
@@ -415,8 +451,8 @@ def train(spec: ModelSpec, weights: dict | None, training: Sequence[str], valida
             if (spec.coverage is not None and spec.head.join_lstm_layers == spec.trunk.lstm_layers >= 1
                     and scores["genic_f1"] < FAR_GENIC_F1):
                 log.info("the pretrained model is far from this species (validation genic F1 %.2f < %.2f): its last "
-                         "BiLSTM layer's features may not serve it; on such a case --join-at before-last-lstm made "
-                         "better gene models (docs/benchmarks.md)", scores["genic_f1"], FAR_GENIC_F1)
+                         "BiLSTM layer's features may not serve it; on such a case --join-at before-last-lstm (or "
+                         "auto) made better gene models (docs/benchmarks.md)", scores["genic_f1"], FAR_GENIC_F1)
         for epoch in range(opts.epochs):
             losses: list[float] = []
             epoch_time, epoch_rows = train_time, rows_seen

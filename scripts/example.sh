@@ -9,8 +9,8 @@
 #              simulated stranded RNA-seq (BAM)
 #   pretrained a small Helixer model trained on chromosome 1, 0-10 Mbp (tests/data/athaliana_1M): it has
 #              never seen this window, as a released model has never seen your genome
-#   held out   the last 20 % of the window (helixer-split --by-region): no route trains on it; every
-#              score below is measured there
+#   held out   20 % of the window (helixer-split --by-region): no route trains on it or chooses a checkpoint
+#              on it (a quarter of the rest validates); every score below is measured there
 #
 # Steps: the window's genome h5, GeenuFF database and labels (+ RNA-seq coverage); the training /
 # validation split; the pretrained model's predictions and gene models (helixer-predict, helixer-post);
@@ -46,11 +46,14 @@ step "1/6 training data: genome h5, gene models, labels, RNA-seq coverage"
 .venv/bin/helixer-add-coverage --h5 "$OUT/labels.h5" --bam "$BAM" --second-read-is-sense-strand \
     --output "$OUT/labels.coverage.h5" --threads "$T"
 
-step "2/6 split: 80 % to train on, the last 20 % held out"
+step "2/6 split: 20 % held out; of the rest, a quarter validates (chooses the checkpoint), the others train"
 # One sequence, so it is split by region: blocks of 10 subsequences (213,840 bp, both strands together).
-# A genome of many sequences is split by whole sequences (the default).
-.venv/bin/helixer-split --h5 "$OUT/labels.coverage.h5" --output-dir "$OUT" --by-region --block-size 213840 \
-    --val-fraction 0.2 --seed 1 --report "$OUT/split.tsv"
+# A genome of many sequences is split by whole sequences (the default). The held-out part is never trained
+# on nor used to choose a checkpoint: every score at the end is measured there.
+.venv/bin/helixer-split --h5 "$OUT/labels.coverage.h5" --training "$OUT/tune.h5" --validation "$OUT/heldout.h5" \
+    --by-region --block-size 213840 --val-fraction 0.2 --seed 1 --report "$OUT/split.tsv"
+.venv/bin/helixer-split --h5 "$OUT/tune.h5" --output-dir "$OUT" --by-region --block-size 213840 \
+    --val-fraction 0.25 --seed 1 --report "$OUT/split_tune.tsv"
 column -t "$OUT/split.tsv"
 
 annotate() {  # MODEL NAME: predict the window, make gene models (the route 3 model reads the coverage)
@@ -86,9 +89,9 @@ done
 
 step "6/6 compare with the reference on the held-out sequence"
 .venv/bin/helixer-evaluate --names pretrained route1 route2 route3 \
-    --labels "$OUT/validation_data.h5" \
+    --labels "$OUT/heldout.h5" \
     --predictions "$OUT"/{pretrained,route1,route2,route3}.predictions.h5 \
-    --reference "$GFF3" --gff3 "$OUT"/{pretrained,route1,route2,route3}.gff3 --regions "$OUT/validation_data.h5" \
+    --reference "$GFF3" --gff3 "$OUT"/{pretrained,route1,route2,route3}.gff3 --regions "$OUT/heldout.h5" \
     --output "$OUT/evaluation.tsv" --json "$OUT/evaluation.json" --plot "$OUT/evaluation.png" \
     --html "$OUT/report.html"
 .venv/bin/helixer-export-model --model "$OUT/route3.model.h5" --output "$OUT/route3.upstream.h5" \

@@ -119,7 +119,7 @@ def test_coverage_route(data, tmp_path, join, caplog, monkeypatch):
     monkeypatch.setattr(T, "FAR_GENIC_F1", 1.01)
     summary = run(spec, weights, data["cov2"], data["cov2"], out)
     assert falls(summary)
-    assert ("--join-at before-last-lstm made better gene models" in caplog.text) == (join == "last-lstm")
+    assert ("--join-at before-last-lstm (or auto) made better gene models" in caplog.text) == (join == "last-lstm")
     tuned_spec, tuned = M.read(out)
     cov = tuned_spec.coverage
     assert cov.channels == 2 and cov.norm == "log"
@@ -129,6 +129,26 @@ def test_coverage_route(data, tmp_path, join, caplog, monkeypatch):
     assert tuned["hidden"][0].shape == (width, 16)
     _, pre = M.read(PRETRAINED)
     np.testing.assert_array_equal(tuned["conv1d"][0], pre["conv1d"][0])
+
+
+def test_join_auto_chooses_by_the_pretrained_models_validation_f1(data, monkeypatch, caplog):
+    """--join-at auto (the CLI's default): before the last BiLSTM layer when the pretrained model's genic F1 on
+    the validation data is under FAR_GENIC_F1, after it otherwise; the choice and its reason are recorded."""
+    caplog.set_level("INFO", logger="helixer_tools")
+    _, f1 = T.choose_join(str(PRETRAINED), [str(data["cov"])])
+    assert 0 < f1 < 1
+    for threshold, join, layers in ((f1 + 0.01, "before-last-lstm", 0), (f1 - 0.01, "last-lstm", 1)):
+        monkeypatch.setattr(T, "FAR_GENIC_F1", threshold)
+        spec, weights = T.coverage_spec(str(PRETRAINED), join_at="auto", validation=[str(data["cov"])])
+        assert spec.head.join_lstm_layers == layers
+        assert spec.provenance["join_at"] == f"auto: {join} (the pretrained model's validation genic F1 {f1:.4f}, " \
+                                             f"threshold {threshold})"
+        assert (T.PRETRAINED_OUTPUT in weights) == (join == "last-lstm")  # before it: a new head, at random
+    assert "--join-at auto: the pretrained model's validation genic F1 is" in caplog.text
+    with pytest.raises(UserError, match="--join-at auto needs the validation data"):
+        T.coverage_spec(str(PRETRAINED), join_at="auto")
+    args = cli.build_parser().parse_args(["coverage", "--pretrained", "m.h5", "--data-dir", "d", "--output", "o.h5"])
+    assert args.join_at == "auto"
 
 
 def _outputs(spec, weights, inputs):

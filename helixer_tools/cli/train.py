@@ -191,9 +191,11 @@ def _coverage_parser() -> argparse.ArgumentParser:
     g.add_argument("--coverage-norm", choices=COVERAGE_NORMS, default="log",
                    help="coverage normalisation: log = ln(x + 1.1), linear = x / 100, none = raw counts "
                         "(upstream's default is none; its guide uses log)")
-    g.add_argument("--join-at", choices=("last-lstm", "before-last-lstm"), default="last-lstm",
+    g.add_argument("--join-at", choices=("auto", "last-lstm", "before-last-lstm"), default="auto",
                    help="where coverage joins the pretrained network: after its last BiLSTM layer, or before it "
-                        "(upstream cuts there, dropping the last BiLSTM layer of the released models)")
+                        "(upstream cuts there, dropping the last BiLSTM layer of the released models); auto: "
+                        "before it when the pretrained model's genic F1 on the validation data is under 0.3 (far "
+                        "from the species, where that made better gene models), else after it")
     g.add_argument("--dataset-prefix", default="rnaseq",
                    help="read evaluation/PREFIX_coverage and evaluation/PREFIX_spliced_coverage")
     return p
@@ -266,7 +268,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> None:
         spec, weights = T.head_spec(args.pretrained, args.hidden_units, args.fresh_head)
     elif args.route == "coverage":
         spec, weights = T.coverage_spec(args.pretrained, args.hidden_units, args.coverage_norm, args.join_at,
-                                        args.dataset_prefix, args.fresh_head)
+                                        args.dataset_prefix, args.fresh_head, validation, args.threads)
     else:
         spec, weights = T.resume_spec(args.checkpoint, args.head_only, args.coverage_norm)
     opts = T.TrainOptions(epochs=args.epochs, batch_size=args.batch_size, val_batch_size=args.val_batch_size,
