@@ -15,12 +15,15 @@ Cases (each: training, validation and test data of another species, the test nev
   cut into contiguous blocks: 20 % test, then 25 % of the rest validation (helixer-split --by-region); the
   simulated stranded RNA-seq gives route 3.
 
-Routes (the fine-tuning guide's recipe: class weights 0.7,1.6,1.2,1.2, transition weights 1,12,3,1,12,3,
-batch 8; learning rate 1e-4 for route 1, 1e-3 for routes 2 and 3):
+Routes (the fine-tuning guide's recipe for both: class weights 0.7,1.6,1.2,1.2, transition weights
+1,12,3,1,12,3, batch 8; upstream with the guide's learning rates, 1e-4 for route 1 and 1e-3 for routes 2
+and 3; ours with the rates that docs/benchmarks.md found better, ``OURS``, and helixer-train's defaults
+otherwise: phase class weights 1,3,3,3, checkpoint by genic + coding phase F1, ``--join-at auto``):
 
-- ``whole`` (route 1): ours ``helixer-train whole``; upstream ``HybridModel.py -l M --resume-training``.
-- ``head`` (route 2, reference labels): ours ``helixer-train head``; upstream ``--resume-training --fine-tune``.
-- ``coverage`` (route 3): ours ``helixer-train coverage --hidden-units 16``; upstream ``--fine-tune
+- ``whole`` (route 1): ours ``helixer-train whole`` (3e-4); upstream ``HybridModel.py -l M --resume-training``.
+- ``head`` (route 2, reference labels): ours ``helixer-train head`` (1e-2); upstream ``--resume-training
+  --fine-tune``.
+- ``coverage`` (route 3): ours ``helixer-train coverage --hidden-units auto`` (1e-2); upstream ``--fine-tune
   --input-coverage --coverage-norm log --post-coverage-hidden-layer`` (16 units).
 - ``pseudo`` (route 2 on pseudolabels): the pretrained model annotates the training genome (helixer-predict,
   helixer-post), its gene models become labels (import2geenuff, geenuff2h5), the most confident half of the
@@ -56,7 +59,9 @@ from common import CACHE, OUT, ROOT, ours, upstream_venv
 PRETRAINED = ROOT / "tests/data/athaliana_1M/chr1_0-10M.model.h5"
 RECIPE = ["--class-weights", "0.7,1.6,1.2,1.2", "--transition-weights", "1,12,3,1,12,3", "--batch-size", "8"]
 UP_RECIPE = ["--class-weights", "[0.7,1.6,1.2,1.2]", "--transition-weights", "[1,12,3,1,12,3]", "-b", "8"]
-LEARNING_RATE = {"whole": "1e-4", "head": "1e-3", "coverage": "1e-3", "pseudo": "1e-3"}
+LEARNING_RATE = {"whole": "1e-4", "head": "1e-3", "coverage": "1e-3", "pseudo": "1e-3"}  # the guide's (upstream)
+OURS = {"whole": ["--learning-rate", "3e-4"], "head": ["--learning-rate", "1e-2"],
+        "pseudo": ["--learning-rate", "1e-3"], "coverage": ["--learning-rate", "1e-2", "--hidden-units", "auto"]}
 METRICS = (("genic_f1", "genic F1"), ("phase_f1", "phase F1"), ("coding_phase_f1", "coding phase F1"),
            ("cds_exon_f1", "CDS exon F1"),
            ("intron_f1", "intron F1"), ("coding_gene_f1", "gene F1 (CDS)"), ("predicted_genes", "genes"))
@@ -218,11 +223,10 @@ def train(work: Path, case: dict, route: str, tool: str, seed: int, epochs: int,
     one_thread = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1"}
     if tool == "ours":
         sub = {"whole": "whole", "head": "head", "pseudo": "head", "coverage": "coverage"}[route]
-        extra = ["--hidden-units", "16"] if route == "coverage" else []
         run([ours("helixer-train"), sub, "--pretrained", PRETRAINED, "--training", training, "--validation",
              validation, "--output", model, "--metrics", work / f"{name}.tsv", "--epochs", epochs, "--patience",
-             patience, "--learning-rate", lr, "--seed", seed, "--threads", 1, *RECIPE, *extra,
-             *(extra_opts or {}).get(route, []), "-q"],
+             patience, "--seed", seed, "--threads", 1, *RECIPE, *OURS[route], *(extra_opts or {}).get(route, []),
+             "-q"],
             log=work / f"{name}.log")
         return model
     venv = upstream_venv()

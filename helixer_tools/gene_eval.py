@@ -86,6 +86,7 @@ def read_gff3(path: str | Path) -> Annotation:
     feats: dict[str, tuple] = {}  # ID -> (type, seqid, start, end, strand, parents)
     children: dict[str, list[tuple]] = defaultdict(list)  # parent ID -> (type, start, end)
     order: list[str] = []
+    shared: dict[str, str] = {}  # an ID a gene and its transcript share (gffread --keep-genes) -> the transcript's
     anonymous = 0
     with open_binary(path) as fh:
         for number, raw in enumerate(fh, 1):
@@ -119,6 +120,13 @@ def read_gff3(path: str | Path) -> Annotation:
                 biotype = next((attrs[k] for k in ("gene_biotype", "biotype", "gene_type") if k in attrs), "")
                 feats[ident] = (cols[2], cols[0], start, end, cols[6], parents, number, biotype)
                 order.append(ident)
+            elif parents == (ident,) and feats[ident][0] != cols[2] and ident not in shared:
+                # its own ID as Parent, after a feature of another type: that feature's child (a transcript
+                # sharing its gene's ID, as gffread -E --keep-genes writes a GTF whose gene_id is its
+                # transcript_id), given an ID of its own as import2geenuff gives it
+                own = shared[ident] = f"{ident}.t1"
+                feats[own] = (cols[2], cols[0], start, end, cols[6], parents, number, "")
+                order.append(own)
             elif feats[ident][0] == cols[2] and feats[ident][5] == parents:
                 # one feature over several lines (GFF3's discontinuous features, e.g. NCBI's CDS): one span
                 f = feats[ident]
@@ -128,6 +136,10 @@ def read_gff3(path: str | Path) -> Annotation:
                                 "another feature")
             for p in parents:
                 children[p].append((cols[2], start, end))
+    for ident, own in shared.items():  # the parts naming a shared ID are the transcript's
+        kids = children[ident]
+        children[ident] = [k for k in kids if k[0] == feats[own][0]]
+        children[own] = [k for k in kids if k[0] != feats[own][0]]
     genes: dict[str, Gene] = {}
     gene_order: list[str] = []
     masked = set()

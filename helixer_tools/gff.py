@@ -170,6 +170,7 @@ class Canonical:
     genes: int = 0
     transcripts: int = 0
     utr_disagreements: int = 0
+    renamed: Counter = field(default_factory=Counter)  # (type, reason) -> rows given an ID of their own
     format: str = "gff3"
     masked: list[tuple[str, int, int, str, str]] = field(default_factory=list)  # seqid, start0, end, strand, why
 
@@ -259,14 +260,41 @@ def _made(ftype: str, like: Row, start: int, end: int, ident: str, parents: tupl
     return Row(like.line, cols, ftype, like.seqid, start, end, strand, ident, parents, attrs, None, gtf=like.gtf)
 
 
+def _shares_its_genes_id(gene: Row, transcript: Row, types: Types) -> bool:
+    """A transcript whose ID is its gene's, and whose Parent is that ID: gffread -E --keep-genes writes this for
+    a GTF whose gene_id equals its transcript_id (UCSC refGene and similar)."""
+    return (gene.ftype in types.genes and transcript.ftype in types.transcripts and gene.seqid == transcript.seqid
+            and transcript.parents == (gene.ident,) == (transcript.ident,))
+
+
+def _own_id(ident: str, taken: set[str]) -> str:
+    k = 1
+    while f"{ident}.t{k}" in taken:
+        k += 1
+    taken.add(f"{ident}.t{k}")
+    return f"{ident}.t{k}"
+
+
 def _rewrite(path, rows: list[Row], types: Types, input_types: Counter, dropped: Counter) -> Canonical:
     added: Counter = Counter()
+    renamed: Counter = Counter()
     by_id: dict[str, Row] = {}  # the first row of each ID
     spans: dict[str, list[int]] = {}  # ID -> [start, end] of all its rows
+    shared: dict[str, str] = {}  # an ID a gene and its transcript share -> the transcript's own ID
+    taken = {r.ident for r in rows if r.ident}
     for r in rows:
         if not r.ident:
             continue
         seen = by_id.get(r.ident)
+        if seen is not None and r.ident not in shared and (
+                _shares_its_genes_id(seen, r, types) or _shares_its_genes_id(r, seen, types)):
+            gene, transcript = (seen, r) if seen.ftype in types.genes else (r, seen)
+            own = shared[r.ident] = _own_id(r.ident, taken)
+            by_id[r.ident], spans[r.ident] = gene, [gene.start, gene.end]
+            transcript.ident, transcript.text = own, None  # written anew, with its own ID
+            by_id[own], spans[own] = transcript, [transcript.start, transcript.end]
+            renamed[transcript.ftype, "ID shared with its gene (gffread --keep-genes)"] += 1
+            continue
         if seen is None:
             by_id[r.ident] = r
             spans[r.ident] = [r.start, r.end]
@@ -277,6 +305,10 @@ def _rewrite(path, rows: list[Row], types: Types, input_types: Counter, dropped:
         else:  # another line of a multi-line feature: its own row, the span of all for the checks
             span = spans[r.ident]
             span[0], span[1] = min(span[0], r.start), max(span[1], r.end)
+    for r in rows:  # parts naming a shared ID belong to the transcript (a gene's parts are its transcripts')
+        if shared and r.ftype not in types.genes and r.ftype not in types.transcripts \
+                and any(p in shared for p in r.parents):
+            r.parents, r.text = tuple(shared.get(p, p) for p in r.parents), None
     # parts of a transcript need a parent; transcripts get a gene when they have none (files without genes,
     # such as gffread's, or transcripts naming their gene by a geneID/gene_id attribute)
     has_genes = any(r.ftype in types.genes for r in rows)
@@ -325,7 +357,7 @@ def _rewrite(path, rows: list[Row], types: Types, input_types: Counter, dropped:
             p.children.append(r)
 
     lines: list[str] = []
-    result = Canonical(lines, input_types, dropped, added)
+    result = Canonical(lines, input_types, dropped, added, renamed=renamed)
     emitted: set[int] = set()
 
     def emit(r: Row, parent: str | None) -> None:

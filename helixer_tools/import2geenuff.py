@@ -170,6 +170,7 @@ def summary_rows(canon: Canonical, counts: dict[str, int], masked: tuple[int, in
     rows = [("input", t, "rows", n) for t, n in sorted(canon.input_types.items())]
     rows += [("dropped", t, why, n) for (t, why), n in sorted(canon.dropped.items())]
     rows += [("added", t, why, n) for (t, why), n in sorted(canon.added.items())]
+    rows += [("renamed", t, why, n) for (t, why), n in sorted(canon.renamed.items())]
     if canon.utr_disagreements:
         rows.append(("checked", "UTR", "transcripts whose UTR rows differ from exon minus CDS", canon.utr_disagreements))
     rows += [("database", "gene", "genes", counts.get("genes", 0)),
@@ -200,11 +201,12 @@ def import_to_geenuff(
     output, log_file = Path(output), Path(log_file)
     records = scan(fasta, max_seqid_bytes=SEQID_BYTES)
     canon = check_gff3(gff3, {r.seqid: r.length for r in records})
-    changes = [f"{n} {t} {why}" for (t, why), n in sorted(canon.dropped.items())]
+    changes = [f"dropped {n} {t} {why}" for (t, why), n in sorted(canon.dropped.items())]
     changes += [f"added {n} {t} {why}" for (t, why), n in sorted(canon.added.items())]
+    changes += [f"gave {n} {t} an ID of its own: {why}" for (t, why), n in sorted(canon.renamed.items())]
     log.info("%s: %d sequences; %s (%s): %d rows, %d genes, %d transcripts%s", fasta, len(records), gff3,
              canon.format.upper(), sum(canon.input_types.values()), canon.genes, canon.transcripts,
-             ("; dropped " + ", ".join(changes)) if changes else "")
+             ("; " + ", ".join(changes)) if changes else "")
     if canon.utr_disagreements:
         log.warning("%s: %d transcripts have UTR rows that differ from exon minus CDS; GeenuFF uses exon and CDS",
                     gff3, canon.utr_disagreements)

@@ -171,6 +171,25 @@ def test_regions(tmp_path):
     assert regions_of(str(h5)) == {"s1": [(1, 2000)]}
 
 
+def test_gene_and_transcript_sharing_an_id(tmp_path):
+    """gffread -E --keep-genes (a GTF whose gene_id is its transcript_id): ``gene ID=X``, ``transcript
+    ID=X;Parent=X``, parts ``Parent=X`` read as the same file with distinct IDs, as import2geenuff reads it."""
+    import gzip
+
+    made = DATA / "micromonas/micromonas.gffread_shared_ids.gff3.gz"
+    text = gzip.decompress(made.read_bytes()).decode()
+    distinct = re.sub(r"\tgene\t(.*)\tID=([^;\n]+)", r"\tgene\t\1\tID=\2.gene", text)
+    distinct = re.sub(r"\ttranscript\t(.*)\tID=([^;\n]+);Parent=([^;\n]+)", r"\ttranscript\t\1\tID=\2;Parent=\3.gene",
+                      distinct)
+    assert distinct.count(".gene") == 2 * 124
+    (tmp_path / "distinct.gff3").write_text(distinct)
+    shared, expected = read_gff3(made), read_gff3(tmp_path / "distinct.gff3")
+    assert len(shared.genes) == 124 and sum(len(g.transcripts) for g in shared.genes) == 124
+    assert [(g.seqid, g.start, g.end, [(t.exons, t.cds) for t in g.transcripts]) for g in shared.genes] == \
+        [(g.seqid, g.start, g.end, [(t.exons, t.cds) for t in g.transcripts]) for g in expected.genes]
+    assert sum(bool(t.cds) for g in shared.genes for t in g.transcripts) == 124
+
+
 def test_read_errors(tmp_path):
     with pytest.raises(UserError, match=r"bad.gff3: line 2: 8 tab-separated columns"):
         read_gff3(_write(tmp_path, "bad.gff3", "##gff-version 3\ns1\tr\tgene\t1\t9\t.\t+\t.\n"))

@@ -201,6 +201,38 @@ def test_gffread_style_transcripts_without_genes_and_cds_only(tmp_path):
     assert "added\texon\tfor transcripts given as CDS only\t162\n" in (tmp_path / "cds_only.tsv").read_text()
 
 
+def test_gffread_keep_genes_gene_and_transcript_share_an_id(tmp_path):
+    """gffread -E --keep-genes of a GTF whose gene_id equals its transcript_id (UCSC refGene and similar) writes
+    ``gene ID=X`` and ``transcript ID=X;Parent=X``, exons ``Parent=X`` (file made by gffread 0.12.7, see
+    tests/data/README.md): imported as the same file with distinct IDs is, each transcript given an ID of its
+    own and counted in the summary."""
+    made = DATA / "micromonas/micromonas.gffread_shared_ids.gff3.gz"
+    rows = feature_lines(made)
+    assert sum(c[2] == "gene" for c in rows) == 124
+    assert all(attrs(c)["ID"] == attrs(c)["Parent"] for c in rows if c[2] == "transcript")
+    distinct = []
+    for c in rows:
+        a = attrs(c)
+        if c[2] == "gene":
+            c = c[:8] + [f"ID={a['ID']}.gene"]
+        elif c[2] == "transcript":
+            c = c[:8] + [f"ID={a['ID']};Parent={a['ID']}.gene"]
+        distinct.append(c)
+    write(tmp_path / "distinct.gff3", distinct)
+    got = labels(made, MP_FA, tmp_path, "shared", summary=True)
+    assert_same(got, labels(tmp_path / "distinct.gff3", MP_FA, tmp_path, "distinct"))
+    assert got["data/y"][..., 2].sum() > 100_000  # the coding bases are there
+    summary = (tmp_path / "shared.tsv").read_text()
+    assert "renamed\ttranscript\tID shared with its gene (gffread --keep-genes)\t124\n" in summary
+    assert "database\ttranscript\ttranscripts\t124\n" in summary
+    # the same ID on a gene and a transcript that is not its child is still refused
+    write(tmp_path / "clash.gff3", [["chr1", "t", "gene", "1", "300", ".", "+", ".", "ID=x"],
+                                    ["chr1", "t", "mRNA", "1", "300", ".", "+", ".", "ID=x;Parent=g2"],
+                                    ["chr1", "t", "gene", "1", "300", ".", "+", ".", "ID=g2"]])
+    with pytest.raises(UserError, match="line 3: ID 'x' is already used on line 2 by a gene"):
+        check_gff3(tmp_path / "clash.gff3", {"chr1": 400})
+
+
 # ---------------------------------------------------------------- the rules, one by one
 
 
