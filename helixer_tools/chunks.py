@@ -14,7 +14,7 @@ from typing import Sequence
 
 from .atomic import atomic_path
 from .errors import UserError
-from .fasta import FastaReader, _seqid
+from .fasta import FastaReader, _seqid, text_lines
 from .gff import gff3_attributes
 
 
@@ -85,11 +85,10 @@ def gather_gff3(parts: Sequence[str | Path], output: str | Path) -> int:
         for part in parts:
             part = str(part)
             header, own_comments = [], []
-            with open(part) as fh:
-                for line in fh:
-                    if not line.startswith("#"):
-                        break
-                    header.append(line)
+            for _, line in text_lines(part, "GFF3"):
+                if not line.startswith("#"):
+                    break
+                header.append(line + "\n")
             for line in header:
                 if line.startswith("##gff-version"):
                     continue
@@ -114,14 +113,13 @@ def gather_gff3(parts: Sequence[str | Path], output: str | Path) -> int:
         out.writelines(pragmas)
         out.writelines(comments or [])
         for part in map(str, parts):
-            with open(part) as fh:
-                for number, line in enumerate(fh, 1):
-                    if line.startswith("#") and not line.startswith("###"):
-                        continue
-                    gid = _gene_id(line)
-                    if gid is not None:
-                        if gid in gene_ids:
-                            raise UserError(f"{part}: line {number}: gene id {gid} is also in {gene_ids[gid]}")
-                        gene_ids[gid] = part
-                    out.write(line)
+            for number, line in text_lines(part, "GFF3"):
+                if line.startswith("#") and not line.startswith("###"):
+                    continue
+                gid = _gene_id(line)
+                if gid is not None:
+                    if gid in gene_ids:
+                        raise UserError(f"{part}: line {number}: gene id {gid} is also in {gene_ids[gid]}")
+                    gene_ids[gid] = part
+                out.write(line + "\n")
     return len(gene_ids)

@@ -73,8 +73,12 @@ class _Decompressed(io.RawIOBase):
         super().close()
 
 
+UTF8_BOM = b"\xef\xbb\xbf"  # Windows editors start text files with it
+
+
 def open_binary(path: str | Path) -> BinaryIO:
-    """Open a file for binary reading, decompressing gzip/bgzip, xz or bzip2 transparently (by content)."""
+    """Open a file for binary reading, decompressing gzip/bgzip, xz or bzip2 transparently (by content), past a
+    UTF-8 byte-order mark at its start."""
     try:
         fh = open(path, "rb")
     except OSError as e:
@@ -85,10 +89,23 @@ def open_binary(path: str | Path) -> BinaryIO:
             fh.close()
             raise UserError(f"{path}: is {advice}")
     kind = _compression_of(head)
-    if kind is None:
-        return fh
-    opener = {"gzip": lambda f: gzip_ng.GzipFile(fileobj=f, mode="rb"), "xz": lzma.LZMAFile, "bzip2": bz2.BZ2File}
-    return io.BufferedReader(_Decompressed(path, kind, opener[kind](fh), fh), BLOCK_SIZE)
+    if kind is not None:
+        opener = {"gzip": lambda f: gzip_ng.GzipFile(fileobj=f, mode="rb"), "xz": lzma.LZMAFile, "bzip2": bz2.BZ2File}
+        fh = io.BufferedReader(_Decompressed(path, kind, opener[kind](fh), fh), BLOCK_SIZE)
+    if fh.peek(3)[:3] == UTF8_BOM:
+        fh.read(3)
+    return fh
+
+
+def text_lines(path: str | Path, what: str = "text") -> Iterator[tuple[int, str]]:
+    """(line number, line without its end, CRLF or LF) of a text file, compressed or not, past a byte-order
+    mark; bytes that are not UTF-8 are an error naming the file and line (``what`` says what it should be)."""
+    with open_binary(path) as fh:
+        for number, raw in enumerate(fh, 1):
+            try:
+                yield number, raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError:
+                raise UserError(f"{path}: line {number}: not UTF-8 text (is this a {what} file?)") from None
 
 
 class FastaReader:

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .errors import UserError
-from .fasta import open_binary
+from .fasta import open_binary, text_lines
 from .gff import MASKED_BIOTYPES, MASKED_GENE_TYPES, gff3_attributes, merge
 
 log = logging.getLogger("helixer_tools")
@@ -88,54 +88,49 @@ def read_gff3(path: str | Path) -> Annotation:
     order: list[str] = []
     shared: dict[str, str] = {}  # an ID a gene and its transcript share (gffread --keep-genes) -> the transcript's
     anonymous = 0
-    with open_binary(path) as fh:
-        for number, raw in enumerate(fh, 1):
-            try:
-                line = raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError:
-                raise UserError(f"{path}: line {number}: not UTF-8 text (is this a GFF3 file?)") from None
-            if line.startswith("##FASTA"):
-                break
-            if not line.strip() or line.startswith("#"):
-                continue
-            cols = line.split("\t")
-            if len(cols) != 9:
-                raise UserError(f"{path}: line {number}: {len(cols)} tab-separated columns, GFF3 has 9")
-            try:
-                start, end = int(cols[3]), int(cols[4])
-            except ValueError:
-                raise UserError(f"{path}: line {number}: start and end must be integers, not "
-                                f"{cols[3]!r} and {cols[4]!r}") from None
-            if start < 1 or end < start:
-                raise UserError(f"{path}: line {number}: start {start} and end {end} are not a 1-based range")
-            if cols[6] not in "+-" or len(cols[6]) != 1:
-                continue  # unstranded features are not gene models (as gt eval skips them)
-            attrs = gff3_attributes(cols[8])
-            parents = tuple(p for p in attrs.get("Parent", "").split(",") if p)
-            ident = attrs.get("ID")
-            if ident is None:
-                anonymous += 1
-                ident = f"\0{anonymous}"
-            if ident not in feats:
-                biotype = next((attrs[k] for k in ("gene_biotype", "biotype", "gene_type") if k in attrs), "")
-                feats[ident] = (cols[2], cols[0], start, end, cols[6], parents, number, biotype)
-                order.append(ident)
-            elif parents == (ident,) and feats[ident][0] != cols[2] and ident not in shared:
-                # its own ID as Parent, after a feature of another type: that feature's child (a transcript
-                # sharing its gene's ID, as gffread -E --keep-genes writes a GTF whose gene_id is its
-                # transcript_id), given an ID of its own as import2geenuff gives it
-                own = shared[ident] = f"{ident}.t1"
-                feats[own] = (cols[2], cols[0], start, end, cols[6], parents, number, "")
-                order.append(own)
-            elif feats[ident][0] == cols[2] and feats[ident][5] == parents:
-                # one feature over several lines (GFF3's discontinuous features, e.g. NCBI's CDS): one span
-                f = feats[ident]
-                feats[ident] = (f[0], f[1], min(f[2], start), max(f[3], end), *f[4:])
-            else:
-                raise UserError(f"{path}: line {number}: ID {ident} is used before (line {feats[ident][6]}) for "
-                                "another feature")
-            for p in parents:
-                children[p].append((cols[2], start, end))
+    for number, line in text_lines(path, "GFF3"):
+        if line.startswith("##FASTA"):
+            break
+        if not line.strip() or line.startswith("#"):
+            continue
+        cols = line.split("\t")
+        if len(cols) != 9:
+            raise UserError(f"{path}: line {number}: {len(cols)} tab-separated columns, GFF3 has 9")
+        try:
+            start, end = int(cols[3]), int(cols[4])
+        except ValueError:
+            raise UserError(f"{path}: line {number}: start and end must be integers, not "
+                            f"{cols[3]!r} and {cols[4]!r}") from None
+        if start < 1 or end < start:
+            raise UserError(f"{path}: line {number}: start {start} and end {end} are not a 1-based range")
+        if cols[6] not in "+-" or len(cols[6]) != 1:
+            continue  # unstranded features are not gene models (as gt eval skips them)
+        attrs = gff3_attributes(cols[8])
+        parents = tuple(p for p in attrs.get("Parent", "").split(",") if p)
+        ident = attrs.get("ID")
+        if ident is None:
+            anonymous += 1
+            ident = f"\0{anonymous}"
+        if ident not in feats:
+            biotype = next((attrs[k] for k in ("gene_biotype", "biotype", "gene_type") if k in attrs), "")
+            feats[ident] = (cols[2], cols[0], start, end, cols[6], parents, number, biotype)
+            order.append(ident)
+        elif parents == (ident,) and feats[ident][0] != cols[2] and ident not in shared:
+            # its own ID as Parent, after a feature of another type: that feature's child (a transcript
+            # sharing its gene's ID, as gffread -E --keep-genes writes a GTF whose gene_id is its
+            # transcript_id), given an ID of its own as import2geenuff gives it
+            own = shared[ident] = f"{ident}.t1"
+            feats[own] = (cols[2], cols[0], start, end, cols[6], parents, number, "")
+            order.append(own)
+        elif feats[ident][0] == cols[2] and feats[ident][5] == parents:
+            # one feature over several lines (GFF3's discontinuous features, e.g. NCBI's CDS): one span
+            f = feats[ident]
+            feats[ident] = (f[0], f[1], min(f[2], start), max(f[3], end), *f[4:])
+        else:
+            raise UserError(f"{path}: line {number}: ID {ident} is used before (line {feats[ident][6]}) for "
+                            "another feature")
+        for p in parents:
+            children[p].append((cols[2], start, end))
     for ident, own in shared.items():  # the parts naming a shared ID are the transcript's
         kids = children[ident]
         children[ident] = [k for k in kids if k[0] == feats[own][0]]

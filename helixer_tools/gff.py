@@ -34,10 +34,9 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from .errors import UserError
-from .fasta import open_binary
+from .fasta import text_lines
 
 PART_DROPPED = {"intron": "derived by GeenuFF", "start_codon": "derived from the CDS",
                 "stop_codon": "derived from the CDS"}
@@ -102,20 +101,11 @@ class Types:
     parts: set[str]  # exon, CDS, UTR, ... kinds
 
 
-def _lines(path: str | Path) -> Iterator[tuple[int, str]]:
-    with open_binary(path) as fh:
-        for number, raw in enumerate(fh, 1):
-            try:
-                yield number, raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError:
-                raise UserError(f"{path}: line {number}: not UTF-8 text (is this a GFF3 file?)") from None
-
-
 def read_rows(path: str | Path, lengths: dict[str, int], types: Types) -> tuple[list[Row], str]:
     """Every feature line, checked one by one; the format ('gff3' or 'gtf') is told by the attributes."""
     rows: list[Row] = []
     fmt = None
-    for number, line in _lines(path):
+    for number, line in text_lines(path, "GFF3"):
         if line.startswith("##FASTA"):
             raise UserError(f"{path}: line {number}: an embedded ##FASTA section is not supported; "
                             "give the sequences as a separate FASTA file")

@@ -22,7 +22,7 @@ from typing import Sequence
 
 from .atomic import atomic_path
 from .errors import UserError
-from .fasta import compression, open_binary, scan
+from .fasta import UTF8_BOM, compression, open_binary, scan
 from .gff import Canonical, Types, canonical, merge
 from .h5io import SEQID_BYTES, SPECIES_BYTES, check_name
 from .labels import ERROR_TYPES
@@ -48,9 +48,12 @@ def check_gff3(path: str | Path, lengths: dict[str, int]) -> Canonical:
 
 
 def _plain_copy(path: Path, workdir: Path, name: str) -> Path:
-    """GeenuFF infers compression from file names; hand it plain text whatever the input is."""
+    """GeenuFF infers compression from file names and Biopython refuses a byte-order mark: hand it plain text
+    without one, whatever the input is."""
     if compression(path) is None:
-        return path
+        with open(path, "rb") as fh:
+            if fh.read(3) != UTF8_BOM:
+                return path
     out = workdir / name
     with open_binary(path) as src, open(out, "wb") as dst:
         shutil.copyfileobj(src, dst, 1 << 22)

@@ -552,23 +552,47 @@ def full_names(fasta_path: str, seqids: Sequence[str], lengths: Sequence[int]) -
             raise UserError(f"{fasta_path}: no sequence named {seqid!r} (from the genome h5): another genome's FASTA?")
         if r.length != length:
             raise UserError(f"{fasta_path}: sequence {r.seqid} has {r.length} bases but {length} in the genome h5")
-        names.append(r.seqid)
+        names.append(gff3_seqid(r.seqid))
     return names
 
 
 def renamed(path: str, seqids: Sequence[str]) -> list[str]:
-    """The FASTA ids of the h5's, from the map helixer-fasta2h5 --rename-map wrote (h5_id, fasta_id)."""
-    mapping = {}
-    with open(path) as fh:
-        for number, line in enumerate(fh, 1):
-            cols = line.rstrip("\n").split("\t")
-            if number == 1 and cols == ["h5_id", "fasta_id"]:
-                continue
-            if len(cols) != 2 or not all(cols):
-                raise UserError(f"{path}: line {number}: expected two tab-separated columns, h5_id and fasta_id "
-                                "(the map helixer-fasta2h5 --rename-map writes)")
-            mapping[cols[0]] = cols[1]
-    return [mapping.get(s, s) for s in seqids]
+    """The FASTA ids of the h5's, from the map helixer-fasta2h5 --rename-map wrote (h5_id, fasta_id): every id
+    it names must be one of the genome h5's, each once, and no two may become one name."""
+    mapping: dict[str, str] = {}
+    lines: dict[str, int] = {}
+    for number, line in fasta.text_lines(path, "rename map (TSV)"):
+        cols = line.split("\t")
+        if number == 1 and cols == ["h5_id", "fasta_id"]:
+            continue
+        if not line.strip():
+            continue
+        if len(cols) != 2 or not all(c.strip() for c in cols):
+            raise UserError(f"{path}: line {number}: expected two tab-separated columns, h5_id and fasta_id "
+                            "(the map helixer-fasta2h5 --rename-map writes)")
+        if cols[0] in mapping:
+            raise UserError(f"{path}: line {number}: {cols[0]!r} is renamed twice (also on line {lines[cols[0]]})")
+        mapping[cols[0]], lines[cols[0]] = cols[1], number
+    unknown = [k for k in mapping if k not in set(seqids)]
+    if unknown:
+        raise UserError(f"{path}: names {len(unknown)} sequence(s) the genome h5 does not have, e.g. {unknown[0]!r} "
+                        f"(line {lines[unknown[0]]}): the map of another genome?")
+    names = [mapping.get(s, s) for s in seqids]
+    seen: dict[str, str] = {}
+    for s, n in zip(seqids, names):
+        if n in seen and seen[n] != s:
+            raise UserError(f"{path}: {seen[n]!r} and {s!r} would both be named {n!r}")
+        seen[n] = s
+    return [gff3_seqid(mapping[s]) if s in mapping else s for s in seqids]
+
+
+SEQID_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:^*$@!+_?-|")
+
+
+def gff3_seqid(name: str) -> str:
+    """A sequence name as GFF3's first column and ##sequence-region hold it: characters outside the spec's
+    unescaped set (whitespace, ';', '=', '%', ...) percent-encoded."""
+    return "".join(c if c in SEQID_SAFE else "".join(f"%{b:02X}" for b in c.encode()) for c in name)
 
 
 def annotate(genome: str, predictions: str, output: str, params: Params, stats: str | None = None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from conftest import DATA
 from helixer_tools import hmm, post
 from helixer_tools.cli import post as cli
+from helixer_tools.errors import UserError
 from helixer_tools.fasta2h5 import fasta_to_h5
 from helixer_tools.h5io import layout
 
@@ -599,3 +601,19 @@ def test_long_ids_through_a_rename_map(tmp_path, capsys):
     for name in (long_a, long_b, long_c):
         assert f"##sequence-region {name} 1 12000" in text and f"\n{name}\tHelixer\tgene\t" in text
     assert short[long_b] not in text
+    # the map is checked: ids of another genome, an id twice, two ids to one name; names are escaped for GFF3;
+    # a byte-order mark and CRLF are read past
+    from helixer_tools.post import renamed
+
+    ids = [short[long_a], short[long_b], short[long_c]]
+    bad = {"other.tsv": ("h5_id\tfasta_id\nchrX\tchromosome_X\n", "names 1 sequence(s) the genome h5 does not have, "
+                         "e.g. 'chrX' (line 2): the map of another genome?"),
+           "twice.tsv": (f"{ids[0]}\ta\n{ids[0]}\tb\n", f"line 2: {ids[0]!r} is renamed twice (also on line 1)"),
+           "one_name.tsv": (f"{ids[0]}\tsame\n{ids[1]}\tsame\n", f"{ids[0]!r} and {ids[1]!r} would both be named 'same'"),
+           "columns.tsv": (f"{ids[0]}\n", "line 1: expected two tab-separated columns")}
+    for name, (content, message) in bad.items():
+        (tmp_path / name).write_text(content)
+        with pytest.raises(UserError, match=re.escape(message)):
+            renamed(str(tmp_path / name), ids)
+    (tmp_path / "odd.tsv").write_bytes(f"\ufeffh5_id\tfasta_id\r\n{ids[0]}\tchr 1;x=y%\r\n".encode())
+    assert renamed(str(tmp_path / "odd.tsv"), ids) == ["chr%201%3Bx%3Dy%25", ids[1], ids[2]]

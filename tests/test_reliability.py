@@ -339,3 +339,54 @@ def test_warned_not_silent(case, tmp_path, capsys, monkeypatch):
     assert cli.main(template.format(**FILES).split() + ["-q"]) == 0
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and " WARNING " in err and message in err, err
+
+
+def _bom_crlf(text: str) -> bytes:
+    """The file as a Windows editor saves it: a UTF-8 byte-order mark and CRLF line ends."""
+    return b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode()
+
+
+def test_byte_order_mark_and_crlf_read_past(tmp_path, monkeypatch):
+    """A UTF-8 byte-order mark at the start (Windows editors write it), with CRLF line ends, is read past by
+    every tool that reads FASTA, GFF3, BED or a rename map: the same results as the plain files give."""
+    import h5py
+    import numpy as np
+    from helixer_tools.cli import chunks, evaluate, fasta2h5, import2geenuff, post
+
+    monkeypatch.chdir(tmp_path)
+    fa, gff3 = (TEST_DATA / FILES["fa"]).read_text(), GFF3
+    Path("bom.fa").write_bytes(_bom_crlf(fa))
+    Path("bom.gff3").write_bytes(_bom_crlf(gff3))
+    q = ["-q"]
+    for name in ("plain", "bom"):
+        src = TEST_DATA / FILES["fa"] if name == "plain" else Path("bom.fa")
+        assert fasta2h5.main(["--fasta", str(src), "--species", "Mp", "--output", f"{name}.h5", *q]) == 0
+        gff = TEST_DATA / FILES["gff3"] if name == "plain" else Path("bom.gff3")
+        assert import2geenuff.main(["--gff3", str(gff), "--fasta", str(src), "--species", "Mp", "--output",
+                                    f"{name}.db", "--log", f"{name}.log", "--summary", f"{name}.tsv", *q]) == 0
+        assert chunks.main(["scatter", "--fasta", str(src), "--chunk-bases", "10000000", "--prefix", name, *q]) == 0
+    with h5py.File("plain.h5") as a, h5py.File("bom.h5") as b:
+        for key in ("data/X", "data/seqids", "data/start_ends"):
+            assert np.array_equal(a[key][:], b[key][:]), key
+    assert Path("plain.tsv").read_text() == Path("bom.tsv").read_text()
+    assert Path("bom.00001.fa").read_bytes().replace(b"\r", b"") == Path("plain.00001.fa").read_bytes()
+    # gene level: the BOM'd reference against the plain file is a perfect match; a BED of regions with a BOM
+    bed = "".join(f"{s}\t0\t{n}\n" for s, n in (("NW_003315902.1", 10**6), ("NW_003315901.1", 10**6)))
+    Path("regions.bed").write_bytes(_bom_crlf(bed))
+    assert evaluate.main(["--reference", "bom.gff3", "--gff3", str(TEST_DATA / FILES["gff3"]), "--names", "x",
+                          "--regions", "regions.bed", "--output", "e.tsv", *q]) == 0
+    scores = dict(line.split("\t")[:2] for line in Path("e.tsv").read_text().splitlines()[1:])
+    assert float(scores["reference_genes"]) > 0 and float(scores["coding_gene_f1"]) == 1.0
+    # gather of BOM'd parts, and post's rename map
+    made = tmp_path / "genes.gff3"
+    assert post.main(["--h5", str(TEST_DATA / FILES["h5"]), "--predictions", str(TEST_DATA / FILES["preds"]),
+                      "--output", str(made), *q]) == 0
+    Path("part.gff3").write_bytes(_bom_crlf(made.read_text()))
+    assert chunks.main(["gather", "--gff3", "part.gff3", "--output", "gathered.gff3", *q]) == 0
+    assert Path("gathered.gff3").read_text() == "".join(  # gather leaves each part's command line out
+        line for line in made.read_text().splitlines(keepends=True) if not line.startswith("# command:"))
+    Path("map.tsv").write_bytes(_bom_crlf("h5_id\tfasta_id\nNW_003315902.1\tscaffold_2\n"))
+    assert post.main(["--h5", str(TEST_DATA / FILES["h5"]), "--predictions", str(TEST_DATA / FILES["preds"]),
+                      "--rename-map", "map.tsv", "--output", "renamed.gff3", *q]) == 0
+    text = Path("renamed.gff3").read_text()
+    assert "##sequence-region scaffold_2 " in text and "\nNW_003315902.1\t" not in text
