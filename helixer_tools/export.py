@@ -292,6 +292,20 @@ def default_pretrained_path(output: str | Path) -> Path:
     return output.with_name(f"{output.stem}.pretrained{output.suffix or '.h5'}")
 
 
+def _own_companion(path: Path, output: Path) -> bool:
+    """True when ``path`` does not exist or is the companion an earlier export of ``output`` wrote (a rerun
+    replaces it); a file the user never named is not overwritten otherwise."""
+    if not path.exists():
+        return True
+    try:
+        with h5py.File(path, "r") as f:
+            role = f.attrs.get(ROLE_ATTR, "")
+    except OSError:
+        return False
+    role = role.decode() if isinstance(role, bytes) else str(role)
+    return role.startswith(f"trunk of {output.name} ")
+
+
 def export(model: str | Path, output: str | Path, pretrained: str | Path | None = None,
            argv: list[str] | None = None) -> Export:
     """Write ``model`` (a helixer-train checkpoint) as a checkpoint upstream Helixer loads; a coverage
@@ -303,6 +317,10 @@ def export(model: str | Path, output: str | Path, pretrained: str | Path | None 
     output = Path(output)
     graph = _coverage_graph(spec, weights) if spec.coverage else _plain_graph(spec, weights)
     if spec.coverage is not None:
+        if not pretrained and not _own_companion(default_pretrained_path(output), output):
+            raise UserError(f"{default_pretrained_path(output)}: exists and is not the companion file "
+                            f"helixer-export-model wrote for {output.name}: it would be overwritten; give "
+                            "--pretrained-output another name (or remove it)")
         pretrained = Path(pretrained) if pretrained else default_pretrained_path(output)
         if pretrained.resolve() == output.resolve():
             raise UserError(f"{output}: the model and its companion pretrained file cannot be the same file")

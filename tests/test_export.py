@@ -168,7 +168,12 @@ def test_cli_and_refusals(models, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "HybridModel.py -l m.h5 --pretrained-model-path m.pretrained.h5" in printed
     assert (tmp_path / "c.txt").read_text() in printed and (tmp_path / "m.pretrained.h5").exists()
+    # a rerun replaces its own companion; a file of that name the user never named is not overwritten
+    assert cli.main(["--model", str(models["coverage"]), "-o", str(out), "-q"]) == 0
+    (tmp_path / "z.pretrained.h5").write_text("the user's own file\n")
     cases = [
+        (["--model", str(models["coverage"]), "-o", str(tmp_path / "z.h5")],
+         "z.pretrained.h5: exists and is not the companion file helixer-export-model wrote for z.h5"),
         (["--model", str(PRETRAINED), "-o", str(tmp_path / "x.h5")], "is already an upstream Helixer model"),
         (["--model", str(models["whole"]), "-o", str(tmp_path / "x.h5"), "--pretrained-output", str(tmp_path / "y.h5")],
          "is not a coverage model"),
@@ -183,6 +188,7 @@ def test_cli_and_refusals(models, tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("helixer-export-model: error:") and message in err, err
     assert not list(tmp_path.glob("x.h5")) and not list(tmp_path.glob("y.h5")) and not list(tmp_path.glob(".*tmp*"))
+    assert (tmp_path / "z.pretrained.h5").read_text() == "the user's own file\n" and not (tmp_path / "z.h5").exists()
     with pytest.raises(UserError, match="already an upstream"):
         E.export(MICRO / "upstream_models/tiny.ft_cov.h5", tmp_path / "x.h5")
 
