@@ -45,15 +45,20 @@ class Unit:
 
 
 def read_rows(path: str) -> tuple[list[str], np.ndarray, int]:
+    """Sequence ids, start/end and subsequence length of the rows of a labelled h5 (what training reads)."""
     with open_h5(path) as f:
         for name in ("data/seqids", "data/start_ends"):
             if name not in f:
-                raise UserError(f"{path}: no {name}; give an h5 of helixer-fasta2h5/geenuff2h5/add-coverage")
+                raise UserError(f"{path}: no {name}; give an h5 of helixer-geenuff2h5/add-coverage/select")
+        if "data/y" not in f:
+            what = "predictions" if "predictions" in f else "a genome without labels"
+            raise UserError(f"{path}: has no labels (data/y; it is {what}): helixer-split makes training and "
+                            "validation data; give the labels of helixer-geenuff2h5 (or add-coverage, select)")
         seqids, se = names(read_all(f["data/seqids"])), read_all(f["data/start_ends"])
-        width = next((f[n].shape[1] for n in ("data/X", "data/y") if n in f), None)
+        width = f["data/y"].shape[1]
     if not seqids:
         raise UserError(f"{path}: no rows to split")
-    return seqids, se, width or int(np.abs(se[:, 1] - se[:, 0]).max())
+    return seqids, se, width
 
 
 def by_sequence(seqids: list[str], start_ends: np.ndarray, val_fraction: float, seed: int) -> list[Unit]:

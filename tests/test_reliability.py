@@ -207,6 +207,31 @@ def test_refused_in_one_line_inputs_unchanged(case, tmp_path, capsys, monkeypatc
     assert tree(tmp_path) == before  # nothing changed, nothing new
 
 
+SPLIT_CASES = {
+    "a genome without labels": ("--h5 {h5}", "has no labels (data/y; it is a genome without labels)"),
+    "predictions": ("--h5 {preds}", "has no labels (data/y; it is predictions)"),
+    "a failure after the checks of the input": ("--h5 {labels} --by-region --block-size 1000",
+                                                "--block-size 1000 is not a multiple of the subsequence length 21384"),
+}
+
+
+@pytest.mark.parametrize("case", SPLIT_CASES)
+def test_split_refuses_and_leaves_no_folder(case, tmp_path, capsys, monkeypatch):
+    """helixer-split refuses files without labels (it makes training data), reads the subsequence length of
+    the labels, and removes the --output-dir folders it made when it fails."""
+    from helixer_tools.cli import split
+
+    template, message = SPLIT_CASES[case]
+    for name in FILES.values():
+        shutil.copy(TEST_DATA / name, tmp_path / name)
+    before = tree(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert split.main(template.format(**FILES).split() + ["--output-dir", "new/sub", "-q"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert tree(tmp_path) == before and not (tmp_path / "new").exists()
+
+
 # argument errors: argparse's usage line, then one error line, exit code 2
 ARGUMENT_CASES = {
     "train --class-weights all zero": (

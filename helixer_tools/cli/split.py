@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -53,21 +54,32 @@ def _run(args: argparse.Namespace, argv: list[str]) -> None:
     from ..errors import UserError
     from ..split import split
 
+    if args.block_size and not args.by_region:
+        raise UserError("--block-size needs --by-region")
+    made: list[Path] = []  # folders of --output-dir made here: removed again if the split fails
     if args.output_dir:
         if args.training or args.validation:
             raise UserError("give --output-dir or --training and --validation, not both")
         out = Path(args.output_dir)
+        if out.exists() and not out.is_dir():
+            raise UserError(f"--output-dir {out}: exists and is not a folder")
+        made = [d for d in (out, *out.parents) if not d.exists()]
         out.mkdir(parents=True, exist_ok=True)
         training, validation = str(out / "training_data.h5"), str(out / "validation_data.h5")
-        common.check_outputs([("--output-dir", training), ("--output-dir", validation)], [("--h5", args.h5)])
     elif args.training and args.validation:
         training, validation = args.training, args.validation
     else:
         raise UserError("give --output-dir, or both --training and --validation")
-    if args.block_size and not args.by_region:
-        raise UserError("--block-size needs --by-region")
-    split(args.h5, training, validation, args.val_fraction, args.seed, "region" if args.by_region else "sequence",
-          args.block_size, args.report, ["helixer-split", *argv])
+    try:
+        if args.output_dir:
+            common.check_outputs([("--output-dir", training), ("--output-dir", validation)], [("--h5", args.h5)])
+        split(args.h5, training, validation, args.val_fraction, args.seed,
+              "region" if args.by_region else "sequence", args.block_size, args.report, ["helixer-split", *argv])
+    except BaseException:
+        for d in made:  # innermost first; only while empty (the outputs are written atomically)
+            with contextlib.suppress(OSError):
+                d.rmdir()
+        raise
 
 
 def main(argv: list[str] | None = None) -> int:
