@@ -95,10 +95,13 @@ def score_rows(labels: str, predictions: str, genome: str | None = None, padding
         n = len(l_keys)
         dist, ig, valid = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, np.int64)
         Y, W, P = lf["data/y"], lf["data/sample_weights"], pf["predictions"]
+        A = lf["data/is_annotated"] if "data/is_annotated" in lf else None
         for lo in range(0, n, BLOCK):
             hi = min(lo + BLOCK, n)
             y = Y[lo:hi].astype(np.float32)
             w = W[lo:hi] > 0
+            if A is not None:  # rows of sequences without gene models: training skips them, so does select
+                w &= A[lo:hi].astype(bool)[:, None]
             prow = np.array([p_index[k] for k in l_keys[lo:hi]])
             order = np.argsort(prow)
             p = np.empty((hi - lo, L, 4), np.float32)
@@ -125,8 +128,8 @@ def choose(rows: Rows, keep_fraction: float, strata: int = 6) -> Rows:
     n_keep = int(n * keep_fraction)
     if n_keep == 0:
         raise UserError(f"--keep-fraction {keep_fraction} keeps none of the {n} subsequences with labelled bases; "
-                        f"raise it to at least {1 / n:.3g}" if n else "no subsequence has a labelled base "
-                        "(sample weight > 0): nothing to select")
+                        f"raise it to at least {1 / n:.3g}" if n else "no subsequence has an annotated, labelled "
+                        "base (data/is_annotated true and sample weight > 0): nothing to select")
     if n_keep >= n:
         raise UserError(f"--keep-fraction {keep_fraction} keeps all {n} subsequences with labelled bases: "
                         "nothing is filtered; lower it")
@@ -187,7 +190,12 @@ def select(labels: str, predictions: str, output: str, keep_fraction: float = 0.
            plot_path: str | None = None, argv: Sequence[str] = (), progress=None) -> Rows:
     """helixer-select: write the kept rows of ``labels`` (every per-row dataset, attributes kept) to
     ``output``, the table of every row and the plot; all outputs appear together or not at all."""
-    rows = choose(score_rows(labels, predictions, genome, padding, progress), keep_fraction, strata)
+    rows = score_rows(labels, predictions, genome, padding, progress)
+    if not (rows.valid > 0).any():
+        raise UserError(f"{labels}: no subsequence has an annotated, labelled base (data/is_annotated true and sample "
+                        "weight > 0): nothing to select and nothing to train on; were the gene models (helixer-post's "
+                        "GFF3) imported for this genome?")
+    rows = choose(rows, keep_fraction, strata)
     kept = np.flatnonzero(rows.kept)
     inputs = {"labels": labels, "predictions": predictions, **({"h5": genome} if genome else {})}
     with contextlib.ExitStack() as stack:

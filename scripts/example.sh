@@ -75,7 +75,7 @@ step "4/6 fine-tune: route 1 (whole network), route 2 (new head), route 3 (new h
 # species the model has not seen": these rates, measured there and here).
 TRAIN_OPTS=(--data-dir "$OUT" --epochs 10 --patience 3 --batch-size 4
             --class-weights 0.7,1.6,1.2,1.2 --transition-weights 1,12,3,1,12,3 --threads "$T")
-.venv/bin/helixer-train whole --pretrained "$PRETRAINED" --learning-rate 1e-3 "${TRAIN_OPTS[@]}" \
+.venv/bin/helixer-train whole --pretrained "$PRETRAINED" --learning-rate 3e-4 "${TRAIN_OPTS[@]}" \
     --output "$OUT/route1.model.h5" --metrics "$OUT/route1.metrics.tsv" --plot "$OUT/route1.training.png"
 .venv/bin/helixer-train head --pretrained "$PRETRAINED" --hidden-units auto --learning-rate 1e-2 "${TRAIN_OPTS[@]}" \
     --output "$OUT/route2.model.h5" --metrics "$OUT/route2.metrics.tsv" --plot "$OUT/route2.training.png"

@@ -75,6 +75,9 @@ CASES = {
         "--json is the same file as --predictions"),
     "post --stats is the genome h5": (
         "post", "--h5 {h5} --predictions {preds} --output g.gff3 --stats {h5}", "--stats is the same file as --h5"),
+    "select of labels without annotated rows": (
+        "select", "--labels unannotated.labels.h5 --predictions {preds} --output s.h5",
+        "unannotated.labels.h5: no subsequence has an annotated, labelled base"),
     "select --table is the labels": (
         "select", "--labels {labels} --predictions {preds} --output s.h5 --table {labels}",
         "--table is the same file as --labels"),
@@ -173,6 +176,11 @@ def make_inputs(folder: Path) -> None:
     shutil.copy(TEST_DATA / "micromonas_small.half.bam", folder / "changed.bam")  # the BAM changed, its index did not
     shutil.copy(TEST_DATA / FILES["bai"], folder / "changed.bam.bai")
     (folder / "other_bases.fa").write_text(_other_bases(fasta.decode()))
+    shutil.copy(TEST_DATA / FILES["labels"], folder / "unannotated.labels.h5")  # no gene models imported
+    import h5py
+
+    with h5py.File(folder / "unannotated.labels.h5", "r+") as f:
+        f["data/is_annotated"][:] = False
     (folder / "renamed.fa").write_text(fasta.decode().replace(">NW_", ">nw_"))
     from helixer_tools.cli import fasta2h5
 
