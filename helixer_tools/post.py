@@ -77,6 +77,7 @@ class StrandRows:
     offsets: np.ndarray  # first strand position of each row
     lengths: np.ndarray  # real bases in each row
     shifts: np.ndarray  # where the real bases start in the predictions row (padding first: L - length)
+    prows: np.ndarray | None = None  # the predictions' rows of the same subsequences, where their order differs
 
 
 @dataclass
@@ -94,6 +95,34 @@ class Inputs:
 
 # ---------------------------------------------------------------------------------------------------
 # reading and checking the inputs
+
+
+def _prediction_rows(genome: str, predictions: str, seqids: np.ndarray, start_ends: np.ndarray,
+                     p: h5py.File) -> np.ndarray | None:
+    """For predictions that name their rows (ours): None when they are the genome h5's rows in its order, else
+    the predictions' row of each genome row (their rows in another order: shuffled, or geenuff2h5's order).
+    Predictions of other rows are an error saying which differ."""
+    if "data/seqids" not in p or "data/start_ends" not in p:
+        return None  # upstream's: the shapes were checked
+    theirs_ids, theirs_se = read_all(p["data/seqids"]), read_all(p["data/start_ends"])
+    if np.array_equal(theirs_ids, seqids) and np.array_equal(theirs_se, start_ends):
+        return None
+    def keys(ids, se):
+        return [(s, int(a), int(b)) for s, (a, b) in zip(names(ids), se.tolist())]
+    mine, theirs = keys(seqids, start_ends), keys(theirs_ids, theirs_se)
+    index = {k: i for i, k in enumerate(theirs)}
+    missing = [k for k in mine if k not in index]
+    if missing or len(index) != len(theirs):
+        extra = set(theirs) - set(mine)
+        what = (f"{len(missing)} of {genome}'s {len(mine)} rows are not among them, e.g. {missing[0][0]} "
+                f"{missing[0][1]}-{missing[0][2]}" if missing else "some of their rows repeat")
+        if extra:
+            e = sorted(extra)[0]
+            what += f"; they have {len(extra)} rows {genome} does not, e.g. {e[0]} {e[1]}-{e[2]}"
+        raise UserError(f"{predictions}: its rows (data/seqids, data/start_ends) are not {genome}'s: {what}; "
+                        "predictions of another genome h5 (or another subsequence length)?")
+    log.info("%s: its rows are in another order than %s's: joined on sequence and coordinates", predictions, genome)
+    return np.array([index[k] for k in mine], np.int64)
 
 
 def open_inputs(genome: str, predictions: str, padding: str | None = None) -> Inputs:
@@ -127,10 +156,8 @@ def open_inputs(genome: str, predictions: str, padding: str | None = None) -> In
         if len(species) != 1:
             raise UserError(f"{genome}: holds {len(species)} species ({', '.join(species)}); "
                             "helixer-post annotates one genome at a time")
-        # our predictions name their rows: they must be this genome's
-        for name, mine in (("data/seqids", seqids), ("data/start_ends", start_ends)):
-            if name in p and not np.array_equal(read_all(p[name]), mine):
-                raise UserError(f"{predictions}: its {name} differ from {genome}'s: predictions of another genome h5")
+        # our predictions name their rows: they must be this genome's, in any order (joined on coordinates)
+        to_pred = _prediction_rows(genome, predictions, seqids, start_ends, p)
         theirs = species_of(p)
         if theirs and theirs != species:
             raise UserError(f"{predictions}: species {', '.join(theirs)} but {genome} is {species[0]}")
@@ -147,11 +174,13 @@ def open_inputs(genome: str, predictions: str, padding: str | None = None) -> In
         chunk_len = np.array([min((k + 1) * L, rs.length) - k * L for k in range(n_chunks)], np.int64)
         plus = StrandRows(rs.plus.astype(np.int64), np.arange(n_chunks, dtype=np.int64) * L, chunk_len,
                           np.zeros(n_chunks, np.int64))
+        plus.prows = None if to_pred is None else to_pred[plus.rows]
         k = np.arange(n_chunks)[::-1]  # the minus strand 5'->3': last chunk first
         mlen = chunk_len[k]
         moff = np.concatenate([[0], np.cumsum(mlen)[:-1]]).astype(np.int64)
         shifts = (L - mlen) if padding == "start" else np.zeros_like(mlen)
         minus = StrandRows(rs.minus[k].astype(np.int64), moff, mlen, shifts.astype(np.int64))
+        minus.prows = None if to_pred is None else to_pred[minus.rows]
         lengths.append(rs.length)
         strands.append((plus, minus))
     return Inputs(genome, predictions, species[0], order, lengths, strands, L, md5, padding)
@@ -241,11 +270,11 @@ class StrandReader:
 
     def rows(self, sr: StrandRows, i: int, j: int, datasets=None):
         """Real bases of rows i..j-1 of a strand, concatenated: (X, predictions, phase)."""
-        rows = sr.rows[i:j]
-        order = np.argsort(rows)
-        idx = rows[order]
         parts = []
         for ds, shifted in ((self.X, False), (self.P, True), (self.Q, True)) if datasets is None else datasets:
+            rows = sr.rows[i:j] if ds is self.X or sr.prows is None else sr.prows[i:j]
+            order = np.argsort(rows)
+            idx = rows[order]
             block = np.empty((len(idx),) + ds.shape[1:], ds.dtype)
             lo = 0
             # contiguous runs read in one call each

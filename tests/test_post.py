@@ -617,3 +617,35 @@ def test_long_ids_through_a_rename_map(tmp_path, capsys):
             renamed(str(tmp_path / name), ids)
     (tmp_path / "odd.tsv").write_bytes(f"\ufeffh5_id\tfasta_id\r\n{ids[0]}\tchr 1;x=y%\r\n".encode())
     assert renamed(str(tmp_path / "odd.tsv"), ids) == ["chr%201%3Bx%3Dy%25", ids[1], ids[2]]
+
+
+def test_predictions_rows_in_another_order(tmp_path, capsys):
+    """Predictions that name their rows (ours) but hold them in another order than the genome h5 (shuffled, or
+    geenuff2h5's order) are joined on sequence and coordinates: the same gene models as in the genome's order.
+    Rows of another genome are an error that says which rows differ."""
+    syn = Synthetic(tmp_path, [("+", make_gene([300, 240], [120])), ("-", make_gene([360], []))], length=30000,
+                    subsequence_length=10692)
+    genome, preds = syn.genome, syn.predictions
+    with h5py.File(genome) as g, h5py.File(preds, "r+") as f:  # named rows, as helixer-predict writes them
+        for key in ("data/seqids", "data/start_ends", "data/species"):
+            f.create_dataset(key, data=g[key][:])
+    shuffled = tmp_path / "shuffled.h5"
+    with h5py.File(preds) as src, h5py.File(shuffled, "w") as dst:
+        n = len(src["data/seqids"])
+        order = np.random.default_rng(1).permutation(n)
+        assert (order != np.arange(n)).any()
+        for key in ("predictions", "predictions_phase", "data/seqids", "data/start_ends", "data/species"):
+            dst.create_dataset(key, data=src[key][:][order])
+        dst.attrs.update(src.attrs)
+    outs = {}
+    for name, p in (("plain", preds), ("shuffled", shuffled)):
+        assert run_cli("--h5", genome, "--predictions", p, "--output", tmp_path / f"{name}.gff3") == 0
+        outs[name] = [line for line in (tmp_path / f"{name}.gff3").read_text().splitlines()
+                      if not line.startswith("# command:")]
+    assert outs["plain"] == outs["shuffled"] and sum("\tgene\t" in line for line in outs["plain"]) == 2
+    with h5py.File(shuffled, "r+") as f:
+        se = f["data/start_ends"][:]
+        se[0] = [5, 10]
+        f["data/start_ends"][...] = se
+    err = error_of(capsys, "--h5", genome, "--predictions", shuffled, "--output", tmp_path / "x.gff3")
+    assert "its rows (data/seqids, data/start_ends) are not" in err and "1 of " in err and "5-10" in err, err
