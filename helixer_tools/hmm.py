@@ -31,6 +31,17 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
+
+def compiled(function):
+    """``function`` compiled by numba, its machine code cached where numba finds a place the user can write
+    (beside the sources, else the user's cache folder, or NUMBA_CACHE_DIR); in a read-only install without a
+    writable home (a container, Galaxy, a conda env of another user) compiled anew each run, silently."""
+    try:
+        return njit(cache=True, nogil=True)(function)
+    except RuntimeError:  # numba: "cannot cache function ...: no locator available"
+        return njit(nogil=True)(function)
+
+
 PROB_FLOOR = 1e-9
 PHASE_RETAIN = 0.2
 PHASE_DILUTE = 1.0 - PHASE_RETAIN
@@ -213,7 +224,7 @@ def build_model(min_intron: int = U2_MIN_INTRON, min_exon: int = 1, upstream_cod
                  np.array(slots, np.int32), np.array(["~" not in nm for nm in names]), tuple(names))
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def _base_penalties(x, out):
     for i in range(x.shape[0]):
         lo = math.inf
@@ -225,7 +236,7 @@ def _base_penalties(x, out):
             out[i, b] -= lo
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def _emission_penalties(cls, ph, out):
     probs = np.empty(6, np.float64)
     for i in range(cls.shape[0]):
@@ -265,7 +276,7 @@ def penalties(bases: np.ndarray, classes: np.ndarray, phases: np.ndarray) -> tup
     return bp, em
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def _min_masked(pen, p, mask):
     best = math.inf
     for b in range(4):
@@ -274,7 +285,7 @@ def _min_masked(pen, p, mask):
     return best
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def _donor(bp, p, n, kind):
     """Donor motif penalty for an intron whose first base is p, or -1 where it does not fit."""
     if kind == 0:  # GT
@@ -290,7 +301,7 @@ def _donor(bp, p, n, kind):
     return bp[p, 1] + bp[p + 1, 2] + bp[p + 2, 1] + bp[p + 3, 2] + bp[p + 4, 0] + bp[p + 5, 0] + bp[p + 6, 2]
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def _forward(bp, em, off, p0, p1, n, cost, back, back_off, emission, entry_mask, donor, dur, in_ptr, in_src,
              in_acc, in_mask, back_slot):
     """Viterbi steps p0 <= p < p1 of a region of n bases: from the costs of end position p (ring ``cost``,
@@ -365,7 +376,7 @@ def _forward(bp, em, off, p0, p1, n, cost, back, back_off, emission, entry_mask,
                     back[p + d - back_off, back_slot[t] >> 1] |= np.uint8(arg << (4 * (back_slot[t] & 1)))
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def _trace(back, back_off, first_step, q, s, label, dur, in_ptr, in_src, back_slot, labels, labels_off):
     """Follow the choices back from state s ending at q while its move was made at a step >= first_step,
     writing labels of positions labels_off + i; returns the (q, s) where it stopped."""

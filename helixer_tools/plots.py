@@ -8,9 +8,20 @@ from pathlib import Path
 from typing import Sequence
 
 from .atomic import atomic_path
+from .errors import UserError
+
+
+def require_matplotlib(what: str) -> None:
+    """One line instead of a traceback where plotting is asked for without matplotlib (a plain install)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UserError(f"{what} needs matplotlib, which is not installed: pip install 'helixer-tools[evaluate]' "
+                        f"(or leave out {what})") from None
 
 
 def _pyplot():
+    require_matplotlib("plotting")
     import matplotlib
 
     matplotlib.use("Agg")

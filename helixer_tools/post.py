@@ -28,7 +28,6 @@ from typing import Iterator, Sequence
 
 import h5py
 import numpy as np
-from numba import njit
 
 from . import __version__, fasta, hmm
 from .atomic import atomic_path
@@ -190,7 +189,7 @@ def open_inputs(genome: str, predictions: str, padding: str | None = None) -> In
 # candidate regions
 
 
-@njit(cache=True, nogil=True)
+@hmm.compiled
 def _scan(totals, first_window, thr, peak_thr, state, out):
     """Advance the region state machine over window sums ``totals`` (window i starts at strand position
     first_window + i). ``state``: [inside, start, peak]. Completed regions go to ``out`` as (start, end,

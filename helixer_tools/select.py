@@ -161,10 +161,9 @@ def write_table(path, rows: Rows) -> None:
 
 
 def plot(path, rows: Rows, keep_fraction: float) -> None:
-    import matplotlib
+    from .plots import _pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     ok = rows.valid > 0
     fig, ax = plt.subplots(figsize=(7, 5), dpi=110)

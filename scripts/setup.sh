@@ -22,7 +22,7 @@ if [[ ! -x .venv/bin/python ]]; then
     say "creating .venv"
     "$PY" -m venv .venv
 fi
-EXTRAS="[geenuff,train,evaluate,post]"; [[ $ALL == 1 ]] && EXTRAS="[test]"  # every tool's dependencies; --all adds the test layers
+EXTRAS="[geenuff,train,evaluate]"; [[ $ALL == 1 ]] && EXTRAS="[test]"  # every tool's dependencies; --all adds the test layers
 say "installing helixer-tools$EXTRAS into .venv"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$EXTRAS"
 

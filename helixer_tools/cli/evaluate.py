@@ -83,6 +83,11 @@ def _check(args: argparse.Namespace) -> None:
                         "predictions file's gene models, in the same order")
     if args.plot and not args.labels:
         raise UserError("--plot shows the base-wise evaluation: give --labels and --predictions, or use --html")
+    from ..plots import require_matplotlib
+
+    for option in ("--plot", "--html"):
+        if getattr(args, option[2:]):
+            require_matplotlib(option)
 
 
 def _run(args: argparse.Namespace, argv: list[str]) -> None:

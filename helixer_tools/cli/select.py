@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace, argv: list[str]) -> None:
+    if args.plot:
+        from ..plots import require_matplotlib
+
+        require_matplotlib("--plot")
     from ..progress import Progress
     from ..select import select
 

@@ -259,6 +259,10 @@ def _run(args: argparse.Namespace, argv: list[str]) -> None:
     from ..spec import Trunk
 
     training, validation = _files(args)
+    if args.plot:
+        from ..plots import require_matplotlib
+
+        require_matplotlib("--plot")
     if args.route == "scratch":
         spec, weights = T.scratch_spec(Trunk(args.cnn_layers, args.filter_depth, args.kernel_size, args.pool_size,
                                              args.lstm_layers, args.units, args.dropout1, args.dropout2))
