@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from pathlib import Path
 from typing import Iterator
 
@@ -27,13 +28,27 @@ def check_output(path: str | Path) -> None:
     check_folder(path)
     if os.path.isdir(path):
         raise UserError(f"{path}: is a directory; give a file name")
-    if not os.access(Path(path).resolve().parent, os.W_OK | os.X_OK):
-        raise UserError(f"{path}: cannot write in its directory (permission denied)")
+    folder = Path(path).resolve().parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+        raise UserError(f"{path}: cannot write in its directory "
+                        f"({'read-only file system' if read_only else 'permission denied'})")
+
+
+_TMP_NAME = re.compile(r"\.(.+)\.tmp-\d+(\.[^.]*)?")
 
 
 def user_name(name: str) -> str:
-    """The output path a temporary file stands for (``name`` itself when it is not one)."""
-    return _user_names.get(str(name), str(name))
+    """The output path a temporary file stands for (``name`` itself when it is not one), also once the
+    temporary file is gone (an error names it after atomic_path removed it): ``.stem.tmp-PID.suffix``."""
+    name = str(name)
+    if name in _user_names:
+        return _user_names[name]
+    path = Path(name)
+    base = path.name
+    while (m := _TMP_NAME.fullmatch(base)) is not None:  # nested: a group's temporary file of a temporary file
+        base = m.group(1) + (m.group(2) or "")
+    return str(path.with_name(base)) if base != path.name else name
 
 
 @contextlib.contextmanager

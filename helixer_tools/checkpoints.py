@@ -29,6 +29,7 @@ import numpy as np
 
 from . import __version__
 from .atomic import atomic_path
+from .h5io import new_small_h5
 from .errors import UserError
 from .spec import Coverage, Head, ModelSpec, Trunk
 
@@ -46,7 +47,7 @@ def file_md5(path: str | Path) -> str:
 def write(spec: ModelSpec, weights: dict[str, list[np.ndarray]], path: str | Path,
           argv: list[str] | None = None) -> None:
     """Write one of our checkpoints (spec + weights) under a temporary name, then rename it into place."""
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_path(path) as tmp, new_small_h5(tmp) as f:
         f.attrs[SPEC_ATTR] = spec.to_json()
         f.attrs["helixer_tools_tool"] = "helixer-train"
         f.attrs["helixer_tools_version"] = __version__

@@ -34,6 +34,7 @@ from . import __version__
 from . import checkpoints
 from . import model as M
 from .atomic import atomic_path
+from .h5io import new_small_h5
 from .errors import UserError
 from .checkpoints import output_names
 from .spec import ModelSpec
@@ -217,7 +218,7 @@ def _companion_graph(spec: ModelSpec, weights: dict) -> _Graph:
 
 def _write(path: Path, g: _Graph, attrs: dict) -> None:
     text = h5py.string_dtype()
-    with h5py.File(path, "w") as f:
+    with new_small_h5(path) as f:
         f.attrs["model_config"] = json.dumps(g.config(g.outputs))
         f.attrs["keras_version"] = KERAS_VERSION
         f.attrs["backend"] = "tensorflow"

@@ -12,8 +12,11 @@ byte shuffling when they have more than one dimension, as upstream writes them.
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import itertools
 import json
+import os
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -26,8 +29,8 @@ import numpy as np
 from zlib_ng import zlib_ng
 
 from . import __version__
-from .atomic import atomic_path
-from .errors import UserError
+from .atomic import atomic_path, user_name
+from .errors import UserError, disk_error
 
 T = TypeVar("T")
 
@@ -284,6 +287,63 @@ class ColumnDataset:
             self.parent.dataset[row, :, self.index] = payload
 
 
+_abandoned: list = []  # h5 files HDF5 could not write to and cannot close (see new_h5)
+
+
+def abandoned_h5() -> bool:
+    return bool(_abandoned)
+
+
+@contextlib.contextmanager
+def new_h5(path: str | Path) -> Iterator[h5py.File]:
+    """``h5py.File(path, "w")`` that a full disk cannot turn into a crash. Once HDF5 has failed to write (a
+    full disk; also a write it makes when a dataset is released, which only prints), closing the file, even
+    flushing it, crashes the interpreter (exit 139) and left the temporary file behind. So when the disk is
+    full the file is not closed: its descriptor is pointed at /dev/null, the error goes on (the caller's
+    atomic_path removes the file) and the CLI leaves without closing it (cli.common.run). Otherwise it is
+    closed as usual, also after an error."""
+    try:
+        f = h5py.File(path, "w")
+    except OSError as e:
+        raise UserError(f"{user_name(str(path))}: cannot create output: {e}") from None
+    try:
+        yield f
+        if _no_space(f):  # a write HDF5 made may have failed unseen
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        f.close()
+    except BaseException as e:
+        if f.id.valid:
+            if disk_error(e) is not None or _no_space(f):
+                _abandoned.append(f)
+                with contextlib.suppress(Exception):
+                    null = os.open(os.devnull, os.O_WRONLY)
+                    os.dup2(null, f.id.get_vfd_handle())
+                    os.close(null)
+            else:
+                with contextlib.suppress(Exception):
+                    f.close()
+        raise
+
+
+@contextlib.contextmanager
+def new_small_h5(path: str | Path) -> Iterator[h5py.File]:
+    """An h5 file built in memory and written in one go when the block ends: for small files (models), whose
+    many small HDF5 writes would otherwise meet a full disk inside h5py, where the errors cannot be caught
+    but are printed; here a full disk is one plain write error."""
+    image = io.BytesIO()
+    with h5py.File(image, "w") as f:
+        yield f
+    with open(path, "wb") as out:
+        out.write(image.getbuffer())
+
+
+def _no_space(f: h5py.File) -> bool:
+    try:
+        return os.fstatvfs(f.id.get_vfd_handle()).f_bavail == 0
+    except Exception:
+        return False
+
+
 class H5Writer:
     """An output h5 file written under a temporary name and renamed into place only on success."""
 
@@ -301,10 +361,7 @@ class H5Writer:
     def __enter__(self) -> "H5Writer":
         with contextlib.ExitStack() as stack:
             tmp = stack.enter_context(atomic_path(self.path))
-            try:
-                self.file = stack.enter_context(h5py.File(tmp, "w"))
-            except OSError as e:
-                raise UserError(f"{self.path}: cannot create output: {e}") from None
+            self.file = stack.enter_context(new_h5(tmp))
             self._open = stack.pop_all()
         return self
 

@@ -11,6 +11,7 @@ nothing behind.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import importlib
@@ -423,3 +424,69 @@ def test_byte_order_mark_and_crlf_read_past(tmp_path, monkeypatch):
                       "--rename-map", "map.tsv", "--output", "renamed.gff3", *q]) == 0
     text = Path("renamed.gff3").read_text()
     assert "##sequence-region scaffold_2 " in text and "\nNW_003315902.1\t" not in text
+
+
+# a full disk: every tool that writes, as a user runs it (its console script), on a 12 kB tmpfs
+FULL_DISK_CASES = {
+    "fasta2h5": "--fasta {fa} --species Mp --output {out}/g.h5",
+    "import2geenuff": "--gff3 {gff3} --fasta {fa} --species Mp --output {out}/x.db --log {out}/x.log",
+    "geenuff2h5": "--db {db} --h5 {h5} --output {out}/l.h5",
+    "add-coverage": "--h5 {labels} --bam {bam} --second-read-is-sense-strand --output {out}/c.h5",
+    "predict": "--model {model} --h5 {h5} --output {out}/p.h5",
+    "train": "head --pretrained helixer_tiny_upstream.h5 --training {labels} --validation {labels} --epochs 1 "
+             "--output {out}/m.h5",
+    "export-model": "--model {model} --output {out}/e.h5",
+    "evaluate": "--labels {labels} --predictions {preds} --output {out}/e.tsv --html {out}/r.html",
+    "select": "--labels {labels} --predictions {preds} --output {out}/s.h5",
+    "split": "--h5 {labels} --output-dir {out}/split --by-region --block-size 21384",
+}
+
+
+@contextlib.contextmanager
+def _mounted(folder: Path, *options: str):
+    """``folder`` as a fresh mount (a tmpfs of some size, or a read-only bind of itself); skips where this
+    process may not mount (not root, or a container without the capability)."""
+    folder.mkdir(exist_ok=True)
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("mounting a small tmpfs needs root")
+    steps = [["mount", *options, str(folder)]] if options[0] == "-t" else \
+        [["mount", "--bind", str(folder), str(folder)], ["mount", "-o", "remount,bind,ro", str(folder)]]
+    for i, step in enumerate(steps):
+        if subprocess.run(step, capture_output=True).returncode:
+            if i:
+                subprocess.run(["umount", str(folder)], capture_output=True)
+            pytest.skip(f"cannot mount here ({' '.join(step)})")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], capture_output=True)
+
+
+@pytest.mark.parametrize("tool", FULL_DISK_CASES)
+def test_full_disk(tool, tmp_path):
+    """Exit 1, one line naming the user's output and 'no space left on device', nothing left behind (before:
+    segfaults with exit 139 leaving .name.tmp-PID.h5, chained tracebacks, raw HDF5 text naming the
+    temporary file, or the GFF3 blamed)."""
+    with _mounted(tmp_path / "full", "-t", "tmpfs", "-o", "size=12k", "tmpfs") as out:
+        argv = FULL_DISK_CASES[tool].format(out=out, **FILES).split()
+        result = subprocess.run([str(ROOT / ".venv/bin" / f"helixer-{tool}"), *argv, "-q"], capture_output=True,
+                                text=True, cwd=TEST_DATA)
+        left = sorted(p.name for p in out.iterdir())
+    assert result.returncode == 1, (result.returncode, result.stderr[-2000:])
+    lines = [line for line in result.stderr.splitlines() if " WARNING " not in line]
+    assert len(lines) == 1 and lines[0].startswith(f"helixer-{tool}: error: {out}/"), result.stderr[-2000:]
+    assert lines[0].endswith(": no space left on device; nothing was written") and ".tmp-" not in lines[0]
+    assert left == []
+
+
+def test_read_only_file_system(tmp_path):
+    """A read-only file system is said to be one, not 'permission denied'."""
+    with _mounted(tmp_path / "ro", "--bind") as ro:
+        result = subprocess.run([str(ROOT / ".venv/bin/helixer-fasta2h5"), "--fasta", FILES["fa"], "--species", "Mp",
+                                 "--output", str(ro / "g.h5"), "-q"], capture_output=True, text=True, cwd=TEST_DATA)
+        split = subprocess.run([str(ROOT / ".venv/bin/helixer-split"), "--h5", FILES["labels"], "--output-dir",
+                                str(ro / "split"), "--by-region", "-q"], capture_output=True, text=True, cwd=TEST_DATA)
+    assert result.returncode == 1 and result.stderr == \
+        f"helixer-fasta2h5: error: {ro}/g.h5: cannot write in its directory (read-only file system)\n"
+    assert split.returncode == 1 and split.stderr == \
+        f"helixer-split: error: {ro}/split: read-only file system; nothing was written\n"

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import logging
 import os
+import re
 import signal
 import sys
+from pathlib import Path
 from typing import Callable, Sequence
 
 from .. import __version__
 from ..atomic import check_output, together, user_name
-from ..errors import UserError
-from ..h5io import COMPRESSIONS, DEFAULT_GZIP_LEVEL, DEFAULT_SUBSEQUENCE_LENGTH, check_subsequence_length
+from ..errors import DISK_ERRORS, UserError, disk_error
+from ..h5io import COMPRESSIONS, abandoned_h5, DEFAULT_GZIP_LEVEL, DEFAULT_SUBSEQUENCE_LENGTH, check_subsequence_length
 
 log = logging.getLogger("helixer_tools")
 
@@ -211,15 +215,43 @@ def _install_signal_handlers() -> dict[int, object]:
     return old
 
 
+def _outputs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+    out = []
+    for action in _actions(parser, args):
+        if action.option_strings and getattr(action, "writes", False):
+            value = getattr(args, action.dest, None)
+            out += [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str) and v]
+    return out
+
+
+def _where_it_failed(parser: argparse.ArgumentParser, args: argparse.Namespace, code: int) -> str:
+    """The outputs on a file system that is full (or read-only), for an error that names no file."""
+    hit = []
+    for path in _outputs(parser, args):
+        with contextlib.suppress(OSError):
+            fs = os.statvfs(Path(path).resolve().parent)
+            if (fs.f_flag & os.ST_RDONLY) if code == errno.EROFS else fs.f_bavail * fs.f_frsize < (1 << 20):
+                hit.append(path)
+    return ", ".join(hit or _outputs(parser, args)) or "the output"
+
+
 def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
         action: Callable[[argparse.Namespace, list[str]], None]) -> int:
     """Parse ``argv`` and run ``action``: its outputs appear together on success and none on failure; user
     errors become one line on stderr and exit code 1; Ctrl-C exits 130 and SIGTERM 143, leaving nothing."""
+    argv_given = argv
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     _configure_logging(args)
     _signals_received.clear()
     old_handlers = _install_signal_handlers()
+    default_hook = sys.unraisablehook
+
+    def quiet_disk_errors(unraisable):  # h5py's own, when HDF5 fails to write as a dataset is released
+        if disk_error(unraisable.exc_value) is None:
+            default_hook(unraisable)
+
+    sys.unraisablehook = quiet_disk_errors
     try:
         check_paths(parser, args)
         with together():
@@ -231,6 +263,18 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
                 return 143
             print(f"{parser.prog}: interrupted; no output written", file=sys.stderr)
             return 130
+        disk = disk_error(e)
+        if disk is not None:
+            code, name = disk
+            where = user_name(name) if name else _where_it_failed(parser, args, code)
+            print(f"{parser.prog}: error: {where}: {DISK_ERRORS[code]}; nothing was written", file=sys.stderr)
+            if argv_given is None and abandoned_h5():
+                # HDF5 crashes closing a file whose writes failed (exit 139) and would at exit: the temporary
+                # files are gone already, so leave without closing it
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(1)
+            return 1
         if isinstance(e, UserError):
             print(f"{parser.prog}: error: {e}", file=sys.stderr)
             return 1
@@ -240,6 +284,7 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
             return 1
         raise
     finally:
+        sys.unraisablehook = default_hook
         for sig, handler in old_handlers.items():
             signal.signal(sig, handler)
     return 0
