@@ -9,13 +9,17 @@ gathered GFF3 is the one a single task would have written: same features, same o
 from __future__ import annotations
 
 import contextlib
+import logging
+import re
 from pathlib import Path
 from typing import Sequence
 
 from .atomic import atomic_path
 from .errors import UserError
-from .fasta import FastaReader, _seqid, text_lines
+from .fasta import FastaReader, _seqid, scan, text_lines
 from .gff import gff3_attributes
+
+log = logging.getLogger("helixer_tools")
 
 
 def scatter_fasta(fasta: str | Path, chunk_bases: int, prefix: str | Path) -> list[tuple[Path, list[str], int]]:
@@ -61,6 +65,13 @@ def scatter_fasta(fasta: str | Path, chunk_bases: int, prefix: str | Path) -> li
             raise UserError(f"{fasta}: not a FASTA file: no '>' header found")
         if not ends_in_newline:
             out.write(b"\n")
+    made = {str(group[0]) for group in groups}
+    stale = sorted(p for p in Path(f"{prefix}.00001.fa").parent.glob(f"{Path(prefix).name}.*.fa")
+                   if re.fullmatch(r"\d{5}", p.name[len(Path(prefix).name) + 1:-3]) and str(p) not in made)
+    for path in stale:  # an earlier scatter's files beyond this one's: they would be taken for this genome's
+        path.unlink()
+    if stale:
+        log.info("removed %d file(s) of an earlier scatter with this prefix (%s ...)", len(stale), stale[0])
     return [tuple(group) for group in groups]
 
 
@@ -69,14 +80,30 @@ def _gene_id(line: str) -> str | None:
     return gff3_attributes(fields[8]).get("ID") if len(fields) == 9 and fields[2] == "gene" else None
 
 
-def gather_gff3(parts: Sequence[str | Path], output: str | Path) -> int:
-    """Concatenate helixer-post GFF3s of disjoint sequence groups, in the order given (the genome's), into
-    one GFF3: one ``##gff-version 3``, every part's ``##sequence-region`` lines, the comment lines the parts
-    share (settings, model; each part's ``# command:`` line is left out), then every part's features.
-    Refused: parts made with different settings or models, a sequence in two parts, a gene id twice.
-    Returns the number of genes."""
+def _genome_order(parts: Sequence[str], fasta: str) -> list[str]:
+    """The parts in the order of their sequences in ``fasta`` (by each part's ##sequence-region lines)."""
+    rank = {r.seqid: r.index for r in scan(fasta)}
+    first = {}
+    for part in parts:
+        seqids = [line.split()[1] for _, line in text_lines(part, "GFF3") if line.startswith("##sequence-region")]
+        unknown = [s for s in seqids if s not in rank]
+        if unknown:
+            raise UserError(f"{part}: sequence {unknown[0]} is not in {fasta}: a part of another genome?")
+        first[part] = min((rank[s] for s in seqids), default=len(rank) + 1)
+    return sorted(parts, key=lambda p: first[p])
+
+
+def gather_gff3(parts: Sequence[str | Path], output: str | Path, fasta: str | Path | None = None) -> int:
+    """Concatenate helixer-post GFF3s of disjoint sequence groups into one GFF3, in the genome's order
+    (``fasta``'s, by the parts' ##sequence-region lines; without it, in the order given): one ``##gff-version
+    3``, every part's ``##sequence-region`` lines, the comment lines the parts share (settings, model; each
+    part's ``# command:`` line is left out), then every part's features. Refused: parts made with different
+    settings or models, a sequence in two parts, a gene id twice, a part cut off mid-line. Returns the
+    number of genes."""
     if not parts:
         raise UserError("no GFF3 parts to gather")
+    if fasta is not None:
+        parts = _genome_order([str(p) for p in parts], str(fasta))
     pragmas: list[str] = []
     comments: list[str] | None = None
     regions: dict[str, str] = {}
@@ -85,7 +112,7 @@ def gather_gff3(parts: Sequence[str | Path], output: str | Path) -> int:
         for part in parts:
             part = str(part)
             header, own_comments = [], []
-            for _, line in text_lines(part, "GFF3"):
+            for _, line in text_lines(part, "GFF3", complete=True):
                 if not line.startswith("#"):
                     break
                 header.append(line + "\n")
@@ -113,7 +140,7 @@ def gather_gff3(parts: Sequence[str | Path], output: str | Path) -> int:
         out.writelines(pragmas)
         out.writelines(comments or [])
         for part in map(str, parts):
-            for number, line in text_lines(part, "GFF3"):
+            for number, line in text_lines(part, "GFF3", complete=True):
                 if line.startswith("#") and not line.startswith("###"):
                     continue
                 gid = _gene_id(line)

@@ -97,11 +97,16 @@ def open_binary(path: str | Path) -> BinaryIO:
     return fh
 
 
-def text_lines(path: str | Path, what: str = "text") -> Iterator[tuple[int, str]]:
+def text_lines(path: str | Path, what: str = "text", complete: bool = False) -> Iterator[tuple[int, str]]:
     """(line number, line without its end, CRLF or LF) of a text file, compressed or not, past a byte-order
-    mark; bytes that are not UTF-8 are an error naming the file and line (``what`` says what it should be)."""
+    mark; bytes that are not UTF-8 are an error naming the file and line (``what`` says what it should be).
+    ``complete``: a last line without its newline is an error (a file cut off mid-line, as a full disk or an
+    interrupted copy leaves it, is not read as if it were whole)."""
     with open_binary(path) as fh:
         for number, raw in enumerate(fh, 1):
+            if complete and not raw.endswith(b"\n"):
+                raise UserError(f"{path}: line {number}: the file ends mid-line, without a newline: cut off? (a "
+                                f"complete {what} file ends with one)")
             try:
                 yield number, raw.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError:

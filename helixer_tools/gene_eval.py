@@ -88,7 +88,7 @@ def read_gff3(path: str | Path) -> Annotation:
     order: list[str] = []
     shared: dict[str, str] = {}  # an ID a gene and its transcript share (gffread --keep-genes) -> the transcript's
     anonymous = 0
-    for number, line in text_lines(path, "GFF3"):
+    for number, line in text_lines(path, "GFF3", complete=True):
         if line.startswith("##FASTA"):
             break
         if not line.strip() or line.startswith("#"):
@@ -429,5 +429,11 @@ def evaluate_gff3(reference: str, predictions: Sequence[str], names: Sequence[st
                             f"({', '.join(sorted(ref_seqids)[:3])}); predictions of another genome?")
         pred = within(ann, spans)
         results.append(GeneEvaluation(name, path, compare(ref, pred), len(pred), gene_model_stats(ref, pred)))
+        ref_seqids |= seqids
+    unknown = sorted(set(spans or ()) - ref_seqids)
+    if unknown:
+        log.warning("%s: %d of its sequences (%s) have no gene in %s nor in the predictions: not counted; the "
+                    "regions of another assembly, or sequences named otherwise?", regions, len(unknown),
+                    ", ".join(unknown[:3]) + (", ..." if len(unknown) > 3 else ""), reference)
     log.info("gene level: %d reference genes%s", len(ref), f" inside the regions of {regions}" if regions else "")
     return results

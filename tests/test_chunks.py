@@ -82,7 +82,8 @@ def test_gather_refuses_overlapping_or_mismatched_parts(tmp_path):
 def test_gathered_equals_unscattered(tmp_path):
     """The real chain (fasta2h5 -> predict -> post) over A. thaliana chr1 0-1 Mbp cut into four sequences,
     once whole and once scattered into three tasks and gathered: the same GFF3, line for line, apart from
-    helixer-post's '# command:' line, which names each task's own files."""
+    helixer-post's '# command:' line, which names each task's own files. The parts are given in reverse:
+    --fasta puts them in the genome's order."""
     from helixer_tools.cli import fasta2h5, post, predict
 
     seq = "".join(line.strip() for line in gzip.open(DATA / "athaliana_1M/chr1_1M.fa.gz", "rt") if line[0] != ">")
@@ -104,8 +105,8 @@ def test_gathered_equals_unscattered(tmp_path):
     parts = sorted(tmp_path.glob("part.*.fa"))
     assert [p.name for p in parts] == ["part.00001.fa", "part.00002.fa", "part.00003.fa"]
     gff3s = [annotate(p, p.stem) for p in parts]
-    proc = subprocess.run([*CHUNKS, "gather", "--gff3", *map(str, gff3s), "--output", "gathered.gff3", "-q"],
-                          cwd=tmp_path, capture_output=True, text=True)
+    proc = subprocess.run([*CHUNKS, "gather", "--gff3", *map(str, reversed(gff3s)), "--fasta", str(genome),
+                           "--output", "gathered.gff3", "-q"], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
 
     def lines(path: Path) -> list[str]:
@@ -116,3 +117,42 @@ def test_gathered_equals_unscattered(tmp_path):
     assert len(genes) > 100 and {line.split("\t")[6] for line in genes} == {"+", "-"}
     assert {line.split("\t")[0] for line in genes} == {f"piece{i}" for i in range(4)}
     assert gathered == expected
+
+
+def test_gather_refuses_cut_parts_and_reads_compressed_ones(tmp_path):
+    """A part cut off mid-line (a full disk, an interrupted copy) is refused; a binary part is one error line;
+    a gzipped part is read; a part naming a sequence the FASTA lacks is refused with --fasta."""
+    from helixer_tools.chunks import gather_gff3
+    from helixer_tools.errors import UserError
+
+    a, b = _post_gff3(tmp_path, "a", {"s1": 10}), _post_gff3(tmp_path, "b", {"s2": 10})
+    cut = tmp_path / "cut.gff3"
+    cut.write_text(b.read_text()[:-12])
+    with pytest.raises(UserError, match="cut.gff3: line 5: the file ends mid-line, without a newline: cut off"):
+        gather_gff3([a, cut], tmp_path / "out.gff3")
+    binary = tmp_path / "binary.gff3"
+    binary.write_bytes(b"\x89HDF\r\n\x1a\n\xff\xfe" * 10)
+    proc = subprocess.run([*CHUNKS, "gather", "--gff3", str(a), str(binary), "--output", "out.gff3"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "binary.gff3: line 1: not UTF-8 text" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+    gz = tmp_path / "b.gff3.gz"
+    gz.write_bytes(gzip.compress(b.read_bytes()))
+    assert gather_gff3([a, gz], tmp_path / "out.gff3") == 2
+    fasta = _fasta(tmp_path / "g.fa", {"s2": "A" * 10, "s1": "C" * 10})
+    assert gather_gff3([a, gz], tmp_path / "ordered.gff3", fasta) == 2
+    assert [line.split()[1] for line in (tmp_path / "ordered.gff3").read_text().splitlines()
+            if line.startswith("##sequence-region")] == ["s2", "s1"]
+    other = _post_gff3(tmp_path, "other", {"chrZ": 10})
+    with pytest.raises(UserError, match="other.gff3: sequence chrZ is not in .*g.fa: a part of another genome"):
+        gather_gff3([a, other], tmp_path / "out2.gff3", fasta)
+
+
+def test_scatter_removes_an_earlier_scatters_files(tmp_path):
+    from helixer_tools.chunks import scatter_fasta
+
+    fa = _fasta(tmp_path / "g.fa", {"a": "A" * 30, "b": "C" * 50, "c": "G" * 200})
+    assert len(scatter_fasta(fa, 10, tmp_path / "g")) == 3
+    (tmp_path / "g.keep.fa").write_text(">x\nA\n")  # not a scatter's name: kept
+    assert len(scatter_fasta(fa, 1000, tmp_path / "g")) == 1
+    assert sorted(p.name for p in tmp_path.glob("g.*.fa")) == ["g.00001.fa", "g.keep.fa"]

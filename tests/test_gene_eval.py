@@ -171,6 +171,19 @@ def test_regions(tmp_path):
     assert regions_of(str(h5)) == {"s1": [(1, 2000)]}
 
 
+def test_regions_of_unknown_sequences_and_cut_files_are_not_silent(tmp_path, caplog):
+    """A BED naming sequences neither file has a gene on is warned about (another assembly's?); a GFF3 cut
+    off mid-line is refused, not read as if it were whole."""
+    caplog.set_level("WARNING", logger="helixer_tools")
+    bed = _write(tmp_path, "r.bed", "s1\t0\t3000\nchrUn_other\t0\t100\n")
+    ref, pred = str(_write(tmp_path, "ref.gff3", REF)), str(_write(tmp_path, "p.gff3", PRED))
+    evaluate_gff3(ref, [pred], ["p"], str(bed))
+    assert "r.bed: 1 of its sequences (chrUn_other) have no gene in" in caplog.text
+    cut = _write(tmp_path, "cut.gff3", PRED[:-5])
+    with pytest.raises(UserError, match="cut.gff3: line .*: the file ends mid-line, without a newline: cut off"):
+        evaluate_gff3(ref, [str(cut)], ["p"])
+
+
 def test_gene_and_transcript_sharing_an_id(tmp_path):
     """gffread -E --keep-genes (a GTF whose gene_id is its transcript_id): ``gene ID=X``, ``transcript
     ID=X;Parent=X``, parts ``Parent=X`` read as the same file with distinct IDs, as import2geenuff reads it."""

@@ -36,8 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     gather = argparse.ArgumentParser(add_help=False)
     g = gather.add_argument_group("required arguments")
     g.add_argument("--gff3", required=True, nargs="+", metavar="GFF3",
-                   help="helixer-post GFF3s of disjoint sequence groups, in genome order")
+                   help="helixer-post GFF3s of disjoint sequence groups, in genome order (or give --fasta)")
     common.output_option(g, "--output", "-o", required=True, metavar="GFF3", help="the gathered GFF3")
+    o = gather.add_argument_group("options")
+    o.add_argument("--fasta", metavar="FASTA", default=None,
+                   help="the genome FASTA: parts are gathered in the order of its sequences (default: as given)")
     for name, parent, text in (("scatter", scatter, "a genome as files of whole sequences"),
                                ("gather", gather, "one GFF3 from the files' GFF3s")):
         sub.add_parser(name, help=text, description=f"helixer-chunks {name}: {text}.",
@@ -53,7 +56,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> None:
         for path, ids, bases in groups:
             logging.info("%s: %d sequence(s), %d bases", path, len(ids), bases)
     else:
-        genes = gather_gff3(args.gff3, args.output)
+        genes = gather_gff3(args.gff3, args.output, args.fasta)
         logging.info("%s: %d genes from %d part(s)", args.output, genes, len(args.gff3))
 
 
