@@ -122,13 +122,15 @@ def read_gff3(path: str | Path) -> Annotation:
             own = shared[ident] = f"{ident}.t1"
             feats[own] = (cols[2], cols[0], start, end, cols[6], parents, number, "")
             order.append(own)
-        elif feats[ident][0] == cols[2] and feats[ident][5] == parents:
-            # one feature over several lines (GFF3's discontinuous features, e.g. NCBI's CDS): one span
+        elif feats[ident][0] == cols[2] and feats[ident][1] == cols[0]:
+            # one feature over several lines (GFF3's discontinuous features, e.g. NCBI's CDS; or one CDS ID
+            # under two mRNAs): one span; each line is its parents' part. The rule import2geenuff applies.
             f = feats[ident]
             feats[ident] = (f[0], f[1], min(f[2], start), max(f[3], end), *f[4:])
         else:
-            raise UserError(f"{path}: line {number}: ID {ident} is used before (line {feats[ident][6]}) for "
-                            "another feature")
+            raise UserError(f"{path}: line {number}: ID {ident} is already used on line {feats[ident][6]} by a "
+                            f"{feats[ident][0]} on {feats[ident][1]}; IDs must be unique (lines of one feature share "
+                            "an ID only with the same type and sequence)")
         for p in parents:
             children[p].append((cols[2], start, end))
     for ident, own in shared.items():  # the parts naming a shared ID are the transcript's

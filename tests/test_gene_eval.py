@@ -206,8 +206,15 @@ def test_gene_and_transcript_sharing_an_id(tmp_path):
 def test_read_errors(tmp_path):
     with pytest.raises(UserError, match=r"bad.gff3: line 2: 8 tab-separated columns"):
         read_gff3(_write(tmp_path, "bad.gff3", "##gff-version 3\ns1\tr\tgene\t1\t9\t.\t+\t.\n"))
-    with pytest.raises(UserError, match=r"dup.gff3: line 3: ID g1 is used before \(line 2\) for another"):
+    with pytest.raises(UserError, match=r"dup.gff3: line 3: ID g1 is already used on line 2 by a gene on s1"):
         read_gff3(_write(tmp_path, "dup.gff3", "##gff-version 3\ns1\tr\tgene\t1\t9\t.\t+\t.\tID=g1\ns1\tr\tmRNA\t1\t9\t.\t+\t.\tID=g1\n"))
+    # one CDS ID under two mRNAs (import2geenuff reads it so too): each mRNA has the CDS
+    two = ("##gff-version 3\ns1\tr\tgene\t1\t900\t.\t+\t.\tID=g\n"
+           "s1\tr\tmRNA\t1\t900\t.\t+\t.\tID=t1;Parent=g\ns1\tr\tmRNA\t1\t900\t.\t+\t.\tID=t2;Parent=g\n"
+           "s1\tr\texon\t1\t900\t.\t+\t.\tParent=t1,t2\n"
+           "s1\tr\tCDS\t100\t800\t.\t+\t0\tID=c;Parent=t1\ns1\tr\tCDS\t100\t800\t.\t+\t0\tID=c;Parent=t2\n")
+    (gene,) = read_gff3(_write(tmp_path, "two.gff3", two)).genes
+    assert [t.cds for t in gene.transcripts] == [((100, 800),), ((100, 800),)]
     # CDS parts sharing one ID (NCBI) are one feature, not a duplicate
     text = REF.replace("Parent=g1.t1\ns1\tr\tCDS\t500", "Parent=g1.t1;ID=cds1\ns1\tr\tCDS\t500")
     text = text.replace("CDS\t150\t300\t.\t+\t0\tParent=g1.t1", "CDS\t150\t300\t.\t+\t0\tID=cds1;Parent=g1.t1")
