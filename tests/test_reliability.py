@@ -74,6 +74,19 @@ CASES = {
     "evaluate --json is the predictions": (
         "evaluate", "--labels {labels} --predictions {preds} --output e.tsv --json {preds}",
         "--json is the same file as --predictions"),
+    "post --rename-map of another genome": (
+        "post", "--h5 {h5} --predictions {preds} --output g.gff3 --rename-map other_map.tsv",
+        "other_map.tsv: names 1 sequence(s) the genome h5 does not have, e.g. 'chrX' (line 2): the map of another "
+        "genome?"),
+    "export-model would overwrite a file the user never named": (
+        "export_model", "--model helixer_tiny_cov_tuned.h5 --output up.h5",
+        "up.pretrained.h5: exists and is not the companion file helixer-export-model wrote for up.h5"),
+    "chunks gather of a part cut off mid-line": (
+        "chunks", "gather --gff3 {gff3} cut_part.gff3 --output all.gff3",
+        "cut_part.gff3: line 9: the file ends mid-line, without a newline: cut off?"),
+    "evaluate of a GFF3 cut off mid-line": (
+        "evaluate", "--reference {gff3} --gff3 cut_part.gff3 --output e.tsv",
+        "cut_part.gff3: line 9: the file ends mid-line, without a newline: cut off?"),
     "post --stats is the genome h5": (
         "post", "--h5 {h5} --predictions {preds} --output g.gff3 --stats {h5}", "--stats is the same file as --h5"),
     "select of labels without annotated rows": (
@@ -177,6 +190,10 @@ def make_inputs(folder: Path) -> None:
     shutil.copy(TEST_DATA / "micromonas_small.half.bam", folder / "changed.bam")  # the BAM changed, its index did not
     shutil.copy(TEST_DATA / FILES["bai"], folder / "changed.bam.bai")
     (folder / "other_bases.fa").write_text(_other_bases(fasta.decode()))
+    (folder / "other_map.tsv").write_text("h5_id\tfasta_id\nchrX\tchromosome_X\n")
+    shutil.copy(TEST_DATA / "helixer_tiny_cov_tuned.h5", folder / "helixer_tiny_cov_tuned.h5")
+    (folder / "up.pretrained.h5").write_text("a file of the user's\n")
+    (folder / "cut_part.gff3").write_text("".join(GFF3.splitlines(keepends=True)[:9])[:-20])
     shutil.copy(TEST_DATA / FILES["labels"], folder / "unannotated.labels.h5")  # no gene models imported
     import h5py
 
