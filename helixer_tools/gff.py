@@ -48,6 +48,9 @@ MASKED_GENE_TYPES = {"pseudogene": "pseudogene", "transposable_element_gene": "t
 MASKED_BIOTYPES = ("pseudogene", "transposable_element", "TEC")
 GTF_KEPT = ("gene_name", "transcript_name", "gene_biotype", "transcript_biotype", "gene_type", "transcript_type")
 UTR_TYPES = {"five_prime_UTR", "three_prime_UTR", "five_prime_utr", "three_prime_utr", "UTR"}
+# types real files use for a Sequence Ontology term GeenuFF knows under its SO name (NCBI RefSeq writes both
+# lncRNA and lnc_RNA; GFF3s converted from GTF write unconfirmed_transcript)
+TYPE_SYNONYMS = {"lncRNA": "lnc_RNA", "unconfirmed_transcript": "transcript"}
 
 
 @dataclass(eq=False)
@@ -67,6 +70,7 @@ class Row:
     text: str | None  # the original line; None for rows made or changed here (written from the columns)
     children: list["Row"] = field(default_factory=list)
     gtf: bool = False
+    read_as: str = ""  # the type as the file wrote it, where it was a synonym (TYPE_SYNONYMS)
 
 
 def gff3_attributes(text: str) -> dict[str, str]:
@@ -138,12 +142,18 @@ def read_rows(path: str | Path, lengths: dict[str, int], types: Types) -> tuple[
             attrs = _gtf_attributes(attributes)
             ident, parents = "", ()
         else:
+            read_as = ""
+            if ftype not in types.known and TYPE_SYNONYMS.get(ftype) in types.known:
+                read_as, ftype = ftype, TYPE_SYNONYMS[ftype]
+                cols = cols[:2] + [ftype] + cols[3:]
             if ftype not in types.known:
                 raise UserError(f"{path}: line {number}: unknown feature type {ftype!r}; GeenuFF needs Sequence "
                                 "Ontology types (gene, mRNA, exon, CDS, ...)")
             attrs = gff3_attributes(attributes)
             ident, parents = attrs.get("ID", ""), tuple(p for p in attrs.get("Parent", "").split(",") if p)
-        rows.append(Row(number, cols, ftype, seqid, a, b, strand, ident, parents, attrs, line, gtf=kind == "gtf"))
+        rows.append(Row(number, cols, ftype, seqid, a, b, strand, ident, parents, attrs,
+                        None if kind == "gff3" and read_as else line, gtf=kind == "gtf",
+                        read_as=read_as if kind == "gff3" else ""))
     if not rows:
         raise UserError(f"{path}: no features found (is this a GFF3 file?)")
     return rows, fmt or "gff3"
@@ -174,6 +184,9 @@ def canonical(path: str | Path, lengths: dict[str, int], types: Types) -> Canoni
         rows = _from_gtf(path, rows, dropped)
     result = _rewrite(path, rows, types, input_types, dropped)
     result.format = fmt
+    for r in rows:
+        if r.read_as:
+            result.renamed[r.read_as, f"type written as {r.ftype} (its Sequence Ontology name)"] += 1
     return result
 
 

