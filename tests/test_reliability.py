@@ -43,7 +43,9 @@ BROKEN_GFF3 = {
     "lost_parent.gff3": GFF3.replace("ID=exon-XM_003064948.1-1;Parent=rna-XM_003064948.1",
                                      "ID=exon-XM_003064948.1-1;Parent=rna-missing", 1),
     "exon_outside.gff3": GFF3.replace(EXON, EXON.replace("1035", "1100"), 1),
-    "duplicate_id.gff3": GFF3.replace("ID=rna-XM_003064948.1;", "ID=gene-MICPUCDRAFT_23903;", 1),
+    # an exon given its gene's ID (a transcript with its gene's ID as ID and Parent is gffread's shape: read)
+    "duplicate_id.gff3": GFF3.replace("ID=exon-XM_003064948.1-1;Parent=rna-XM_003064948.1",
+                                      "ID=gene-MICPUCDRAFT_23903;Parent=rna-XM_003064948.1", 1),
     "cds_no_parent.gff3": GFF3.replace("ID=cds-XP_003064994.1;Parent=rna-XM_003064948.1;", "ID=cds-XP_003064994.1;", 1),
     "mixed.gff3": GFF3 + 'NW_003315902.1\tRefSeq\texon\t735\t1035\t.\t-\t.\tgene_id "g1"; transcript_id "t1";\n',
 }
@@ -149,7 +151,7 @@ CASES = {
         "line 12: exon 'exon-XM_003064948.1-1' (NW_003315902.1:735-1100) lies outside its parent mRNA"),
     "import2geenuff: duplicate IDs": (
         "import2geenuff", "--gff3 duplicate_id.gff3 --fasta {fa} --species Mp --output out.db --log l.txt",
-        "line 11: ID 'gene-MICPUCDRAFT_23903' is already used on line 10 by a gene"),
+        "line 12: ID 'gene-MICPUCDRAFT_23903' is already used on line 10 by a gene"),
     "import2geenuff: a CDS without Parent": (
         "import2geenuff", "--gff3 cds_no_parent.gff3 --fasta {fa} --species Mp --output out.db --log l.txt",
         "line 15: CDS without a Parent attribute"),
