@@ -43,7 +43,7 @@ COMMON = ["-b", "8", "--val-test-batch-size", "32", "--learning-rate", "0.003",
 
 
 def labelled_data(work):
-    h5 = work / "example" / "athaliana_1M.labels.h5"
+    h5 = work / "example" / "labels.h5"  # scripts/example.sh's labels of its 1 Mbp window (94 subsequences)
     if not h5.exists():
         subprocess.run(["bash", str(ROOT / "scripts/example.sh"), str(work / "example")], check=True,
                        stdout=subprocess.DEVNULL)
@@ -51,8 +51,10 @@ def labelled_data(work):
     data_dir.mkdir(exist_ok=True)
     for name in ("training_data.h5", "validation_data.h5"):
         link = data_dir / name
+        if link.is_symlink() and link.resolve() != h5.resolve():  # an earlier layout's link
+            link.unlink()
         if not link.exists():
-            link.symlink_to(h5)
+            link.symlink_to(h5.resolve())
     with __import__("h5py").File(h5) as f:
         rows, length = f["data/X"].shape[:2]
     return data_dir, rows, length
