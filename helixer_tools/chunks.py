@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 from pathlib import Path
 from typing import Sequence
 
 from .atomic import atomic_path
 from .errors import UserError
-from .fasta import FastaReader, _seqid, scan, text_lines
+from .fasta import FastaReader, _seqid, text_lines
 from .gff import gff3_attributes
 
 log = logging.getLogger("helixer_tools")
@@ -66,8 +65,8 @@ def scatter_fasta(fasta: str | Path, chunk_bases: int, prefix: str | Path) -> li
         if not ends_in_newline:
             out.write(b"\n")
     made = {str(group[0]) for group in groups}
-    stale = sorted(p for p in Path(f"{prefix}.00001.fa").parent.glob(f"{Path(prefix).name}.*.fa")
-                   if re.fullmatch(r"\d{5}", p.name[len(Path(prefix).name) + 1:-3]) and str(p) not in made)
+    stale = sorted(p for p in Path(prefix).parent.glob(f"{Path(prefix).name}.[0-9][0-9][0-9][0-9][0-9].fa")
+                   if str(p) not in made)
     for path in stale:  # an earlier scatter's files beyond this one's: they would be taken for this genome's
         path.unlink()
     if stale:
@@ -82,10 +81,17 @@ def _gene_id(line: str) -> str | None:
 
 def _genome_order(parts: Sequence[str], fasta: str) -> list[str]:
     """The parts in the order of their sequences in ``fasta`` (by each part's ##sequence-region lines)."""
-    rank = {r.seqid: r.index for r in scan(fasta)}
+    ids = (_seqid(fasta, i, header) for i, header in
+           enumerate((data for kind, data in FastaReader(fasta).events() if kind == "header"), 1))
+    rank = {seqid: i for i, seqid in enumerate(ids)}  # the order only: no need to validate the sequences
     first = {}
     for part in parts:
-        seqids = [line.split()[1] for _, line in text_lines(part, "GFF3") if line.startswith("##sequence-region")]
+        seqids = []
+        for _, line in text_lines(part, "GFF3"):  # the header: helixer-post writes the regions first
+            if not line.startswith("#"):
+                break
+            if line.startswith("##sequence-region"):
+                seqids.append(line.split()[1])
         unknown = [s for s in seqids if s not in rank]
         if unknown:
             raise UserError(f"{part}: sequence {unknown[0]} is not in {fasta}: a part of another genome?")

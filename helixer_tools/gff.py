@@ -372,7 +372,7 @@ def _rewrite(path, rows: list[Row], types: Types, input_types: Counter, dropped:
             attrs["ID"] = r.ident if len(r.parents) <= 1 else f"{r.ident}:{parent}"
         if parent:
             attrs["Parent"] = parent
-        kept = r.attrs.items() if not r.gtf else ((k, _escape(v)) for k, v in r.attrs.items() if k in GTF_KEPT)
+        kept = r.attrs.items() if not r.gtf else ((k, escape(v)) for k, v in r.attrs.items() if k in GTF_KEPT)
         attrs |= {k: v for k, v in kept if k not in ("ID", "Parent")}
         cols = r.cols[:3] + [str(r.start), str(r.end)] + r.cols[5:8]  # spans may have grown (genes made here)
         lines.append("\t".join(cols + [";".join(f"{k}={v}" for k, v in attrs.items())]))
@@ -448,9 +448,10 @@ def _mask_reason(gene: Row) -> str:
     return ""
 
 
-def _escape(value: str) -> str:
-    """A GTF value as a GFF3 attribute value (percent-encoding GFF3's reserved characters)."""
-    return "".join(f"%{ord(c):02X}" if c in ";=&,%\t\n" else c for c in value)
+def escape(value: str, reserved: str = ";=&,%\t\n\r") -> str:
+    """``value`` percent-encoded where GFF3 reserves a character: attribute values by default; the first
+    column (sequence names) also reserves spaces. Control characters are always encoded."""
+    return "".join("".join(f"%{b:02X}" for b in c.encode()) if c in reserved or ord(c) < 32 else c for c in value)
 
 
 def merge(intervals, touching: int = 1) -> list[tuple[int, int]]:

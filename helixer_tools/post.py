@@ -29,7 +29,7 @@ from typing import Iterator, Sequence
 import h5py
 import numpy as np
 
-from . import __version__, fasta, hmm
+from . import __version__, fasta, gff, hmm
 from .atomic import atomic_path
 from .errors import UserError
 from .h5io import SEQID_BYTES, names, open_h5, predictions_padding, read_all, rows_by_sequence, species_of
@@ -601,7 +601,8 @@ def renamed(path: str, seqids: Sequence[str]) -> list[str]:
         if cols[0] in mapping:
             raise UserError(f"{path}: line {number}: {cols[0]!r} is renamed twice (also on line {lines[cols[0]]})")
         mapping[cols[0]], lines[cols[0]] = cols[1], number
-    unknown = [k for k in mapping if k not in set(seqids)]
+    known = set(seqids)
+    unknown = [k for k in mapping if k not in known]
     if unknown:
         raise UserError(f"{path}: names {len(unknown)} sequence(s) the genome h5 does not have, e.g. {unknown[0]!r} "
                         f"(line {lines[unknown[0]]}): the map of another genome?")
@@ -614,13 +615,10 @@ def renamed(path: str, seqids: Sequence[str]) -> list[str]:
     return [gff3_seqid(mapping[s]) if s in mapping else s for s in seqids]
 
 
-SEQID_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:^*$@!+_?-|")
-
-
 def gff3_seqid(name: str) -> str:
-    """A sequence name as GFF3's first column and ##sequence-region hold it: characters outside the spec's
-    unescaped set (whitespace, ';', '=', '%', ...) percent-encoded."""
-    return "".join(c if c in SEQID_SAFE else "".join(f"%{b:02X}" for b in c.encode()) for c in name)
+    """A sequence name as GFF3's first column and ##sequence-region hold it: GFF3's reserved characters and
+    whitespace percent-encoded."""
+    return gff.escape(name, ";=&,%\t\n\r ")
 
 
 def annotate(genome: str, predictions: str, output: str, params: Params, stats: str | None = None,

@@ -128,8 +128,7 @@ def choose(rows: Rows, keep_fraction: float, strata: int = 6) -> Rows:
     n_keep = int(n * keep_fraction)
     if n_keep == 0:
         raise UserError(f"--keep-fraction {keep_fraction} keeps none of the {n} subsequences with labelled bases; "
-                        f"raise it to at least {1 / n:.3g}" if n else "no subsequence has an annotated, labelled "
-                        "base (data/is_annotated true and sample weight > 0): nothing to select")
+                        f"raise it to at least {1 / max(n, 1):.3g}")  # none at all: select() says so first
     if n_keep >= n:
         raise UserError(f"--keep-fraction {keep_fraction} keeps all {n} subsequences with labelled bases: "
                         "nothing is filtered; lower it")

@@ -7,7 +7,6 @@ import contextlib
 import errno
 import logging
 import os
-import re
 import signal
 import sys
 from pathlib import Path
@@ -146,6 +145,13 @@ def check_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
     """Refuse, before any work, an output that cannot be written (a directory; a missing or read-only folder),
     or that is the same file as an input (it would be destroyed) or as another output (one would be lost), by
     resolved path, naming both options."""
+    outputs, inputs = _paths(parser, args)
+    check_outputs(outputs, inputs)
+
+
+def _paths(parser: argparse.ArgumentParser, args: argparse.Namespace
+           ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The (option, path) pairs of a run's outputs and of its inputs."""
     outputs, inputs = [], []
     for action in _actions(parser, args):
         value = getattr(args, action.dest, None) if action.option_strings else None
@@ -153,7 +159,7 @@ def check_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         for v in values:
             if isinstance(v, str) and v:
                 (outputs if getattr(action, "writes", False) else inputs).append((action.option_strings[0], v))
-    check_outputs(outputs, inputs)
+    return outputs, inputs
 
 
 def check_outputs(outputs: list[tuple[str, str]], inputs: list[tuple[str, str]]) -> None:
@@ -215,24 +221,16 @@ def _install_signal_handlers() -> dict[int, object]:
     return old
 
 
-def _outputs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
-    out = []
-    for action in _actions(parser, args):
-        if action.option_strings and getattr(action, "writes", False):
-            value = getattr(args, action.dest, None)
-            out += [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str) and v]
-    return out
-
-
 def _where_it_failed(parser: argparse.ArgumentParser, args: argparse.Namespace, code: int) -> str:
     """The outputs on a file system that is full (or read-only), for an error that names no file."""
+    outputs = [path for _, path in _paths(parser, args)[0]]
     hit = []
-    for path in _outputs(parser, args):
+    for path in outputs:
         with contextlib.suppress(OSError):
             fs = os.statvfs(Path(path).resolve().parent)
             if (fs.f_flag & os.ST_RDONLY) if code == errno.EROFS else fs.f_bavail * fs.f_frsize < (1 << 20):
                 hit.append(path)
-    return ", ".join(hit or _outputs(parser, args)) or "the output"
+    return ", ".join(hit or outputs) or "the output"
 
 
 def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
