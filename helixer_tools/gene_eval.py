@@ -38,15 +38,14 @@ from pathlib import Path
 from typing import Sequence
 
 from .errors import UserError
-from .fasta import open_binary, text_lines
-from .gff import MASKED_BIOTYPES, MASKED_GENE_TYPES, gff3_attributes, merge
+from .fasta import open_binary
+from .gff import UTR_TYPES, from_gtf, link, mask_reason, merge, read_rows
 
 log = logging.getLogger("helixer_tools")
 
 LEVELS = (("coding_gene", "genes (CDS)"), ("coding_transcript", "mRNAs (CDS)"), ("gene", "genes"), ("transcript", "mRNAs"), ("exon", "exons"), ("cds_exon", "CDS exons"),
           ("intron", "introns"), ("intron_chain", "intron chains"), ("exon_bases", "exon bases"),
           ("cds_bases", "CDS bases"))
-UTR_TYPES = {"five_prime_UTR", "three_prime_UTR", "UTR", "five_prime_utr", "three_prime_utr"}
 
 Interval = tuple[int, int]  # 1-based, inclusive
 
@@ -82,90 +81,37 @@ class Annotation:
 
 
 def read_gff3(path: str | Path) -> Annotation:
-    """The coding gene models of a GFF3 file (plain or compressed)."""
-    feats: dict[str, tuple] = {}  # ID -> (type, seqid, start, end, strand, parents)
-    children: dict[str, list[tuple]] = defaultdict(list)  # parent ID -> (type, start, end)
-    order: list[str] = []
-    shared: dict[str, str] = {}  # an ID a gene and its transcript share (gffread --keep-genes) -> the transcript's
-    anonymous = 0
-    for number, line in text_lines(path, "GFF3", complete=True):
-        if line.startswith("##FASTA"):
-            break
-        if not line.strip() or line.startswith("#"):
+    """The coding gene models of a GFF3 (or GTF) file, plain or compressed, read and linked by the rules
+    import2geenuff applies (:func:`helixer_tools.gff.link`), so both accept and refuse the same files."""
+    rows, fmt = read_rows(path, complete=True, stop_at_fasta=True)
+    if fmt == "gtf":
+        rows = from_gtf(path, rows, Counter())
+    linked = link(path, rows)
+    parent_of = {id(k): r for r in rows for k in r.children}
+    parent_of.update({id(k): g for g in linked.roots for k in g.children})  # genes made for transcripts
+    genes: dict[int, Gene] = {}  # id(gene row) -> Gene, in the order of their first coding transcript
+    masked: dict[int, bool] = {}
+    for r in rows:
+        kids = r.children
+        if not linked.roles.transcript(r) or (r.ftype != "mRNA" and not any(k.ftype == "CDS" for k in kids)):
             continue
-        cols = line.split("\t")
-        if len(cols) != 9:
-            raise UserError(f"{path}: line {number}: {len(cols)} tab-separated columns, GFF3 has 9")
-        try:
-            start, end = int(cols[3]), int(cols[4])
-        except ValueError:
-            raise UserError(f"{path}: line {number}: start and end must be integers, not "
-                            f"{cols[3]!r} and {cols[4]!r}") from None
-        if start < 1 or end < start:
-            raise UserError(f"{path}: line {number}: start {start} and end {end} are not a 1-based range")
-        if cols[6] not in "+-" or len(cols[6]) != 1:
-            continue  # unstranded features are not gene models (as gt eval skips them)
-        attrs = gff3_attributes(cols[8])
-        parents = tuple(p for p in attrs.get("Parent", "").split(",") if p)
-        ident = attrs.get("ID")
-        if ident is None:
-            anonymous += 1
-            ident = f"\0{anonymous}"
-        if ident not in feats:
-            biotype = next((attrs[k] for k in ("gene_biotype", "biotype", "gene_type") if k in attrs), "")
-            feats[ident] = (cols[2], cols[0], start, end, cols[6], parents, number, biotype)
-            order.append(ident)
-        elif parents == (ident,) and feats[ident][0] != cols[2] and ident not in shared:
-            # its own ID as Parent, after a feature of another type: that feature's child (a transcript
-            # sharing its gene's ID, as gffread -E --keep-genes writes a GTF whose gene_id is its
-            # transcript_id), given an ID of its own as import2geenuff gives it
-            own = shared[ident] = f"{ident}.t1"
-            feats[own] = (cols[2], cols[0], start, end, cols[6], parents, number, "")
-            order.append(own)
-        elif feats[ident][0] == cols[2] and feats[ident][1] == cols[0]:
-            # one feature over several lines (GFF3's discontinuous features, e.g. NCBI's CDS; or one CDS ID
-            # under two mRNAs): one span; each line is its parents' part. The rule import2geenuff applies.
-            f = feats[ident]
-            feats[ident] = (f[0], f[1], min(f[2], start), max(f[3], end), *f[4:])
-        else:
-            raise UserError(f"{path}: line {number}: ID {ident} is already used on line {feats[ident][6]} by a "
-                            f"{feats[ident][0]} on {feats[ident][1]}; IDs must be unique (lines of one feature share "
-                            "an ID only with the same type and sequence)")
-        for p in parents:
-            children[p].append((cols[2], start, end))
-    for ident, own in shared.items():  # the parts naming a shared ID are the transcript's
-        kids = children[ident]
-        children[ident] = [k for k in kids if k[0] == feats[own][0]]
-        children[own] = [k for k in kids if k[0] != feats[own][0]]
-    genes: dict[str, Gene] = {}
-    gene_order: list[str] = []
-    masked = set()
-    for ident in order:
-        ftype, seqid, start, end, strand, parents, _, _ = feats[ident]
-        kids = children.get(ident, ())
-        if ftype != "mRNA" and not any(k[0] == "CDS" for k in kids):
+        gene_row = parent_of[id(r)]
+        if id(gene_row) not in masked:
+            masked[id(gene_row)] = bool(mask_reason(gene_row))
+        if masked[id(gene_row)]:
             continue
-        if any(p in feats and _masked(feats[p]) for p in parents):
-            masked.update(parents)
-            continue
-        exons = tuple(merge((a, b) for t, a, b in kids if t == "exon"))
+        exons = tuple(merge((k.start, k.end) for k in kids if k.ftype == "exon"))
         if not exons:
-            exons = tuple(merge((a, b) for t, a, b in kids if t == "CDS" or t in UTR_TYPES))
+            exons = tuple(merge((k.start, k.end) for k in kids if k.ftype == "CDS" or k.ftype in UTR_TYPES))
         if not exons:
             continue  # an mRNA without parts cannot be compared
-        t = Transcript(seqid, strand, start, end, exons, tuple(merge((a, b) for t, a, b in kids if t == "CDS")))
-        for parent in parents or (ident,):
-            if parent not in genes:
-                g = feats.get(parent, (None, seqid, start, end, strand))
-                genes[parent] = Gene(g[1], g[4], g[2], g[3])
-                gene_order.append(parent)
-            genes[parent].transcripts.append(t)
-    return Annotation(str(path), [genes[g] for g in gene_order], len(masked))
-
-
-def _masked(feat: tuple) -> bool:
-    """Pseudogenes and transposable element genes, by type or biotype (as training masks them)."""
-    return feat[0] in MASKED_GENE_TYPES or any(b in feat[7] for b in MASKED_BIOTYPES)
+        t = Transcript(r.seqid, r.strand, r.start, r.end, exons, tuple(merge((k.start, k.end) for k in kids if k.ftype == "CDS")))
+        g = genes.get(id(gene_row))
+        if g is None:
+            a, b = linked.spans.get(gene_row.ident, (gene_row.start, gene_row.end))
+            g = genes[id(gene_row)] = Gene(gene_row.seqid, gene_row.strand, a, b)
+        g.transcripts.append(t)
+    return Annotation(str(path), list(genes.values()), sum(masked.values()))
 
 
 def within(annotation: Annotation, regions: dict[str, list[Interval]] | None) -> list[Gene]:

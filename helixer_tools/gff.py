@@ -53,7 +53,7 @@ UTR_TYPES = {"five_prime_UTR", "three_prime_UTR", "five_prime_utr", "three_prime
 TYPE_SYNONYMS = {"lncRNA": "lnc_RNA", "unconfirmed_transcript": "transcript"}
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Row:
     """One feature line."""
 
@@ -75,7 +75,7 @@ class Row:
 
 def gff3_attributes(text: str) -> dict[str, str]:
     attrs = {}
-    for item in text.strip().strip(";").split(";"):
+    for item in text.split(";"):
         if "=" in item:
             key, _, value = item.strip().partition("=")
             attrs[key] = value
@@ -105,12 +105,19 @@ class Types:
     parts: set[str]  # exon, CDS, UTR, ... kinds
 
 
-def read_rows(path: str | Path, lengths: dict[str, int], types: Types) -> tuple[list[Row], str]:
-    """Every feature line, checked one by one; the format ('gff3' or 'gtf') is told by the attributes."""
+def read_rows(path: str | Path, lengths: dict[str, int] | None = None, types: Types | None = None, *,
+              complete: bool = False, stop_at_fasta: bool = False) -> tuple[list[Row], str]:
+    """Every feature line, checked one by one; the format ('gff3' or 'gtf') is told by the attributes.
+
+    ``lengths`` (the FASTA's): sequences and ends are checked against them; ``types`` (GeenuFF's): feature
+    types must be known ones. ``complete``: a file cut off mid-line is an error. ``stop_at_fasta``: an
+    embedded ``##FASTA`` section ends the features (otherwise it is an error)."""
     rows: list[Row] = []
     fmt = None
-    for number, line in text_lines(path, "GFF3"):
+    for number, line in text_lines(path, "GFF3", complete=complete):
         if line.startswith("##FASTA"):
+            if stop_at_fasta:
+                break
             raise UserError(f"{path}: line {number}: an embedded ##FASTA section is not supported; "
                             "give the sequences as a separate FASTA file")
         if not line.strip() or line.startswith("#"):
@@ -120,7 +127,7 @@ def read_rows(path: str | Path, lengths: dict[str, int], types: Types) -> tuple[
             raise UserError(f"{path}: line {number}: expected 9 tab-separated columns, found {len(cols)} "
                             "(is this a GFF3 file?)")
         seqid, _, ftype, start, end, _, strand, phase, attributes = cols
-        kind = "gtf" if looks_like_gtf(attributes) else "gff3"
+        kind = "gff3" if "=" in attributes.split(";", 1)[0] or not looks_like_gtf(attributes) else "gtf"
         if fmt is None:
             fmt = kind
         elif kind != fmt and attributes.strip():
@@ -132,10 +139,12 @@ def read_rows(path: str | Path, lengths: dict[str, int], types: Types) -> tuple[
             raise UserError(f"{path}: line {number}: strand {strand!r} is not '+', '-' or '.'")
         if phase not in (".", "0", "1", "2"):
             raise UserError(f"{path}: line {number}: phase {phase!r} is not '.', 0, 1 or 2")
-        if seqid not in lengths:
-            raise UserError(f"{path}: line {number}: sequence {seqid!r} is not in the FASTA")
         a, b = int(start), int(end)
-        if b > lengths[seqid]:
+        if lengths is None:
+            pass
+        elif seqid not in lengths:
+            raise UserError(f"{path}: line {number}: sequence {seqid!r} is not in the FASTA")
+        elif b > lengths[seqid]:
             raise UserError(f"{path}: line {number}: {ftype} ends at {b}, past the end of {seqid} "
                             f"({lengths[seqid]} bp in the FASTA); is this the annotation of another assembly?")
         if kind == "gtf":
@@ -143,10 +152,10 @@ def read_rows(path: str | Path, lengths: dict[str, int], types: Types) -> tuple[
             ident, parents = "", ()
         else:
             read_as = ""
-            if ftype not in types.known and TYPE_SYNONYMS.get(ftype) in types.known:
+            if types is not None and ftype not in types.known and TYPE_SYNONYMS.get(ftype) in types.known:
                 read_as, ftype = ftype, TYPE_SYNONYMS[ftype]
                 cols = cols[:2] + [ftype] + cols[3:]
-            if ftype not in types.known:
+            if types is not None and ftype not in types.known:
                 raise UserError(f"{path}: line {number}: unknown feature type {ftype!r}; GeenuFF needs Sequence "
                                 "Ontology types (gene, mRNA, exon, CDS, ...)")
             attrs = gff3_attributes(attributes)
@@ -181,8 +190,8 @@ def canonical(path: str | Path, lengths: dict[str, int], types: Types) -> Canoni
     input_types = Counter(r.ftype for r in rows)
     dropped: Counter = Counter()
     if fmt == "gtf":
-        rows = _from_gtf(path, rows, dropped)
-    result = _rewrite(path, rows, types, input_types, dropped)
+        rows = from_gtf(path, rows, dropped)
+    result = _rewrite(path, link(path, rows, types), types, input_types, dropped)
     result.format = fmt
     for r in rows:
         if r.read_as:
@@ -190,7 +199,7 @@ def canonical(path: str | Path, lengths: dict[str, int], types: Types) -> Canoni
     return result
 
 
-def _from_gtf(path, rows: list[Row], dropped: Counter) -> list[Row]:
+def from_gtf(path, rows: list[Row], dropped: Counter) -> list[Row]:
     """GTF rows -> GFF3 rows with IDs and Parents (genes and transcripts made where the file has none)."""
     genes: dict[str, Row] = {}
     transcripts: dict[str, Row] = {}
@@ -263,11 +272,51 @@ def _made(ftype: str, like: Row, start: int, end: int, ident: str, parents: tupl
     return Row(like.line, cols, ftype, like.seqid, start, end, strand, ident, parents, attrs, None, gtf=like.gtf)
 
 
-def _shares_its_genes_id(gene: Row, transcript: Row, types: Types) -> bool:
+# the parts of a gene model, by type, where no GeenuFF type lists are at hand (helixer-evaluate)
+PART_TYPES = {"exon", "CDS"} | UTR_TYPES | set(PART_DROPPED)
+
+
+@dataclass
+class Roles:
+    """What a feature type is in a gene model: by GeenuFF's Sequence Ontology lists (``types``), or, without
+    them, by what the file nests (a transcript is what exons, CDS or UTRs name as Parent; a gene is what
+    transcripts name, or a type named as one). Both readers, import and evaluate, link a file by the same rules with either."""
+
+    types: Types | None
+    transcript_ids: set[str] = field(default_factory=set)
+    gene_ids: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, rows: list[Row], types: Types | None) -> "Roles":
+        roles = cls(types)
+        if types is None:
+            # a gene is named as Parent by its transcripts (and, in ENA's files, by parts repeated under it
+            # too); a transcript by its parts only
+            roles.gene_ids = {p for r in rows if r.ftype not in PART_TYPES for p in r.parents}
+            roles.transcript_ids = {p for r in rows if r.ftype in PART_TYPES for p in r.parents} - roles.gene_ids
+        return roles
+
+    def part(self, r: Row) -> bool:
+        return r.ftype in PART_TYPES if self.types is None else r.ftype in self.types.parts
+
+    def transcript(self, r: Row) -> bool:
+        if self.types is None:
+            return r.ident in self.transcript_ids and r.ftype not in PART_TYPES and r.ftype not in SEQUENCE_LEVEL
+        return r.ftype in self.types.transcripts
+
+    def gene(self, r: Row) -> bool:
+        if self.types is None:  # named by transcripts, or a gene by its type's name (SO: gene, pseudogene, ...)
+            return ((r.ident in self.gene_ids or "gene" in r.ftype) and r.ftype not in PART_TYPES
+                    and not self.transcript(r))
+        return r.ftype in self.types.genes
+
+
+def _shares_its_genes_id(gene: Row, transcript: Row, roles: Roles) -> bool:
     """A transcript whose ID is its gene's, and whose Parent is that ID: gffread -E --keep-genes writes this for
     a GTF whose gene_id equals its transcript_id (UCSC refGene and similar)."""
-    return (gene.ftype in types.genes and transcript.ftype in types.transcripts and gene.seqid == transcript.seqid
-            and transcript.parents == (gene.ident,) == (transcript.ident,))
+    return (gene.ftype != transcript.ftype and gene.seqid == transcript.seqid and not gene.parents
+            and transcript.parents == (gene.ident,) == (transcript.ident,) and transcript.ftype not in PART_TYPES
+            and (roles.types is None or (roles.gene(gene) and roles.transcript(transcript))))
 
 
 def _own_id(ident: str, taken: set[str]) -> str:
@@ -278,7 +327,26 @@ def _own_id(ident: str, taken: set[str]) -> str:
     return f"{ident}.t{k}"
 
 
-def _rewrite(path, rows: list[Row], types: Types, input_types: Counter, dropped: Counter) -> Canonical:
+@dataclass
+class Linked:
+    """A file's rows linked by ``ID``/``Parent``: each row's ``children`` filled, genes made for transcripts
+    without one, and what that changed."""
+
+    rows: list[Row]
+    roots: list[Row]  # rows without a parent (genes, and rows outside gene models), in file order
+    spans: dict[str, list[int]]  # ID -> [start, end] over all its lines
+    roles: Roles
+    added: Counter
+    renamed: Counter
+
+
+def link(path, rows: list[Row], types: Types | None = None) -> Linked:
+    """Link the rows of ``path`` into gene models by ``ID``/``Parent``, the one set of rules for every reader:
+    IDs are unique, except for the lines of one feature (same type and sequence; NCBI's multi-line CDS, one CDS
+    under two mRNAs) and a transcript sharing its gene's ID (gffread); every Parent names a feature that
+    contains its child; parts have a Parent; transcripts have one Parent and a strand, and get a gene where the
+    file has none (files without genes, or a ``geneID``/``gene_id`` attribute naming it)."""
+    roles = Roles.of(rows, types)
     added: Counter = Counter()
     renamed: Counter = Counter()
     by_id: dict[str, Row] = {}  # the first row of each ID
@@ -290,8 +358,8 @@ def _rewrite(path, rows: list[Row], types: Types, input_types: Counter, dropped:
             continue
         seen = by_id.get(r.ident)
         if seen is not None and r.ident not in shared and (
-                _shares_its_genes_id(seen, r, types) or _shares_its_genes_id(r, seen, types)):
-            gene, transcript = (seen, r) if seen.ftype in types.genes else (r, seen)
+                _shares_its_genes_id(seen, r, roles) or _shares_its_genes_id(r, seen, roles)):
+            gene, transcript = (seen, r) if not seen.parents else (r, seen)
             own = shared[r.ident] = _own_id(r.ident, taken)
             by_id[r.ident], spans[r.ident] = gene, [gene.start, gene.end]
             transcript.ident, transcript.text = own, None  # written anew, with its own ID
@@ -308,23 +376,23 @@ def _rewrite(path, rows: list[Row], types: Types, input_types: Counter, dropped:
         else:  # another line of a multi-line feature: its own row, the span of all for the checks
             span = spans[r.ident]
             span[0], span[1] = min(span[0], r.start), max(span[1], r.end)
-    for r in rows:  # parts naming a shared ID belong to the transcript (a gene's parts are its transcripts')
-        if shared and r.ftype not in types.genes and r.ftype not in types.transcripts \
-                and any(p in shared for p in r.parents):
-            r.parents, r.text = tuple(shared.get(p, p) for p in r.parents), None
-    # parts of a transcript need a parent; transcripts get a gene when they have none (files without genes,
-    # such as gffread's, or transcripts naming their gene by a geneID/gene_id attribute)
-    has_genes = any(r.ftype in types.genes for r in rows)
+    if shared:  # parts naming a shared ID belong to the transcript (a gene's parts are its transcripts')
+        if types is None:
+            roles.transcript_ids = (roles.transcript_ids - set(shared)) | set(shared.values())
+        for r in rows:
+            if not roles.gene(r) and not roles.transcript(r) and any(p in shared for p in r.parents):
+                r.parents, r.text = tuple(shared.get(p, p) for p in r.parents), None
+    has_genes = any(roles.gene(r) for r in rows)
     roots: list[Row] = []
     made_genes: dict[str, Row] = {}
     for r in rows:
-        if r.ftype in types.transcripts and r.strand in (".", "?"):
+        if roles.transcript(r) and r.strand in (".", "?"):
             raise UserError(f"{path}: line {r.line}: {r.ftype} {r.ident or '?'!r} has no strand ('.')")
         if not r.parents:
-            if r.ftype in types.parts or r.ftype in PART_DROPPED or r.ftype in UTR_TYPES:
+            if roles.part(r) or r.ftype in PART_DROPPED or r.ftype in UTR_TYPES:
                 raise UserError(f"{path}: line {r.line}: {r.ftype} without a Parent attribute; GeenuFF would "
                                 "attach it to whatever gene came before it")
-            if r.ftype in types.transcripts:
+            if roles.transcript(r):
                 named = r.attrs.get("geneID") or r.attrs.get("gene_id")
                 if not named and has_genes:  # a file with genes: this one's Parent is missing, not implied
                     raise UserError(f"{path}: line {r.line}: {r.ftype} {r.ident or '?'!r} has no Parent attribute "
@@ -345,7 +413,7 @@ def _rewrite(path, rows: list[Row], types: Types, input_types: Counter, dropped:
             else:
                 roots.append(r)
                 continue
-        if r.ftype in types.transcripts and len(r.parents) > 1:
+        if roles.transcript(r) and len(r.parents) > 1:
             raise UserError(f"{path}: line {r.line}: {r.ftype} {r.ident or '?'!r} has several Parents "
                             f"({','.join(r.parents)}); GeenuFF supports one")
         for parent in r.parents:
@@ -358,10 +426,22 @@ def _rewrite(path, rows: list[Row], types: Types, input_types: Counter, dropped:
                 raise UserError(f"{path}: line {r.line}: {what} ({r.seqid}:{r.start}-{r.end}) lies outside its "
                                 f"parent {p.ftype} {parent!r} ({p.seqid}:{p0}-{p1}, line {p.line})")
             p.children.append(r)
+    reached, stack = set(), list(roots)
+    while stack:
+        r = stack.pop()
+        if id(r) not in reached:
+            reached.add(id(r))
+            stack += r.children
+    for r in rows:  # a row with parents that no root reaches is in a cycle
+        if id(r) not in reached:
+            raise UserError(f"{path}: line {r.line}: {r.ftype} is part of a Parent cycle")
+    return Linked(rows, roots, spans, roles, added, renamed)
 
+
+def _rewrite(path, linked: Linked, types: Types, input_types: Counter, dropped: Counter) -> Canonical:
+    rows, roots, spans = linked.rows, linked.roots, linked.spans
     lines: list[str] = []
-    result = Canonical(lines, input_types, dropped, added, renamed=renamed)
-    emitted: set[int] = set()
+    result = Canonical(lines, input_types, dropped, linked.added, renamed=linked.renamed)
 
     def emit(r: Row, parent: str | None) -> None:
         if r.text is not None and (len(r.parents) <= 1 or parent is None):
@@ -378,7 +458,6 @@ def _rewrite(path, rows: list[Row], types: Types, input_types: Counter, dropped:
         lines.append("\t".join(cols + [";".join(f"{k}={v}" for k, v in attrs.items())]))
 
     def walk(r: Row, parent: str | None, gene: Row | None) -> None:
-        emitted.add(id(r))
         if r.ftype in PART_DROPPED:
             dropped[r.ftype, PART_DROPPED[r.ftype]] += 1
             return
@@ -395,7 +474,7 @@ def _rewrite(path, rows: list[Row], types: Types, input_types: Counter, dropped:
             return
         if is_gene:
             result.genes += 1
-            if why := _mask_reason(r):
+            if why := mask_reason(r):
                 a, b = spans.get(r.ident, (r.start, r.end))  # a multi-line gene: all its lines
                 result.masked.append((r.seqid, a - 1, b, r.strand, why))
                 if not r.children:  # nothing for GeenuFF to import, which would only log an ERROR about it
@@ -406,7 +485,6 @@ def _rewrite(path, rows: list[Row], types: Types, input_types: Counter, dropped:
             for c in r.children:
                 if has_transcripts and c.ftype not in types.transcripts and c.ftype not in types.genes:
                     dropped[c.ftype, "listed under the gene, which has transcripts"] += 1
-                    emitted.add(id(c))
                     continue
                 walk(c, r.ident, r)
             return
@@ -417,19 +495,15 @@ def _rewrite(path, rows: list[Row], types: Types, input_types: Counter, dropped:
         for c in r.children:
             if c.ftype in PART_DROPPED:
                 dropped[c.ftype, PART_DROPPED[c.ftype]] += 1
-                emitted.add(id(c))
                 continue
             walk(c, r.ident, gene)
 
     for r in roots:
         walk(r, None, None)
-    for r in rows:  # children of several parents were walked once per parent; anything else is a cycle
-        if id(r) not in emitted and r.parents:
-            raise UserError(f"{path}: line {r.line}: {r.ftype} is part of a Parent cycle")
     return result
 
 
-def _mask_reason(gene: Row) -> str:
+def mask_reason(gene: Row) -> str:
     """Why a gene is masked in training ('' when it is not): a pseudogene or transposable element gene by its
     type or biotype, a gene with a ``pseudo=true`` part (RefSeq's disabled CDS), or a V/D/J/C segment gene."""
     if gene.ftype in MASKED_GENE_TYPES:

@@ -204,9 +204,9 @@ def test_gene_and_transcript_sharing_an_id(tmp_path):
 
 
 def test_read_errors(tmp_path):
-    with pytest.raises(UserError, match=r"bad.gff3: line 2: 8 tab-separated columns"):
+    with pytest.raises(UserError, match=r"bad.gff3: line 2: expected 9 tab-separated columns, found 8"):
         read_gff3(_write(tmp_path, "bad.gff3", "##gff-version 3\ns1\tr\tgene\t1\t9\t.\t+\t.\n"))
-    with pytest.raises(UserError, match=r"dup.gff3: line 3: ID g1 is already used on line 2 by a gene on s1"):
+    with pytest.raises(UserError, match=r"dup.gff3: line 3: ID .g1. is already used on line 2 by a gene on s1"):
         read_gff3(_write(tmp_path, "dup.gff3", "##gff-version 3\ns1\tr\tgene\t1\t9\t.\t+\t.\tID=g1\ns1\tr\tmRNA\t1\t9\t.\t+\t.\tID=g1\n"))
     # one CDS ID under two mRNAs (import2geenuff reads it so too): each mRNA has the CDS
     two = ("##gff-version 3\ns1\tr\tgene\t1\t900\t.\t+\t.\tID=g\n"

@@ -339,3 +339,76 @@ def test_type_synonyms_are_read_under_their_sequence_ontology_name(tmp_path):
     gff.write_text(gff.read_text().replace("\tlncRNA\t", "\tmy_RNA\t"))
     with pytest.raises(UserError, match="line 3: unknown feature type 'my_RNA'"):
         check_gff3(gff, {"chr1": 400})
+
+
+# ---------------------------------------------------------------- one reader for import and evaluate
+
+GENE = "chr1\tt\tgene\t1\t300\t.\t+\t.\tID=g1\n"
+MRNA = "chr1\tt\tmRNA\t1\t300\t.\t+\t.\tID=t1;Parent=g1\n"
+PARTS = "chr1\tt\texon\t1\t300\t.\t+\t.\tParent=t1\nchr1\tt\tCDS\t11\t290\t.\t+\t0\tParent=t1\n"
+SAME_RULES = {
+    "well nested": (GENE + MRNA + PARTS, None),
+    "children first": (PARTS + MRNA + GENE, None),
+    "ENA: parts repeated under the gene": (GENE + MRNA + PARTS + PARTS.replace("Parent=t1", "Parent=g1"), None),
+    "gffread: a transcript sharing its gene's ID": (
+        GENE + MRNA.replace("ID=t1;Parent=g1", "ID=g1;Parent=g1") + PARTS.replace("t1", "g1"), None),
+    "gffread: transcripts without genes": (MRNA.replace("Parent=g1", "geneID=g1") + PARTS, None),
+    "a CDS over two lines (NCBI)": (GENE + MRNA + "chr1\tt\texon\t1\t300\t.\t+\t.\tParent=t1\n"
+                                    "chr1\tt\tCDS\t11\t100\t.\t+\t0\tID=c;Parent=t1\n"
+                                    "chr1\tt\tCDS\t201\t290\t.\t+\t0\tID=c;Parent=t1\n", None),
+    "one CDS ID under two mRNAs": (GENE + MRNA + MRNA.replace("t1", "t2") + PARTS + PARTS.replace("t1", "t2")
+                                   .replace("Parent", "ID=c;Parent").replace("exon\t1\t300\t.\t+\t.\tID=c;", "exon\t1\t300\t.\t+\t.\t")
+                                   , None),
+    "an ID on a gene and an exon": (GENE + MRNA + PARTS.replace("\tParent=t1\nchr1\tt\tCDS", "\tID=g1;Parent=t1\nchr1\tt\tCDS"),
+                                    "line 4: ID 'g1' is already used on line 2 by a gene"),
+    "a Parent naming nothing": (GENE + MRNA + PARTS.replace("Parent=t1", "Parent=t9"), "line 4: Parent 't9' names no feature in the file"),
+    "an exon outside its mRNA": (GENE + MRNA + PARTS.replace("\t1\t300\t", "\t1\t350\t"),
+                                 r"line 4: exon \(chr1:1-350\) lies outside its parent mRNA 't1'"),
+    "a CDS without Parent": (GENE + MRNA + PARTS.replace("\t0\tParent=t1\n", "\t0\tID=c\n"), "line 5: CDS without a Parent attribute"),
+    "an mRNA with two genes": (GENE + GENE.replace("g1", "g2") + MRNA.replace("Parent=g1", "Parent=g1,g2") + PARTS,
+                               "line 4: mRNA 't1' has several Parents"),
+    "an mRNA without strand": (GENE + MRNA.replace("\t+\t", "\t.\t") + PARTS, "line 3: mRNA 't1' has no strand"),
+    "an mRNA without Parent in a file with genes": (GENE + MRNA.replace(";Parent=g1", "") + PARTS,
+                                                    "line 3: mRNA 't1' has no Parent attribute"),
+    "a Parent cycle": ("chr1\tt\tmRNA\t1\t30\t.\t+\t.\tID=a;Parent=b\nchr1\tt\tmRNA\t1\t30\t.\t+\t.\tID=b;Parent=a\n"
+                       "chr1\tt\texon\t1\t30\t.\t+\t.\tParent=a\n", "line 2: mRNA is part of a Parent cycle"),
+    "GTF and GFF3 lines in one file": (GENE + 'chr1\tt\texon\t1\t30\t.\t+\t.\tgene_id "g"; transcript_id "t";\n',
+                                       "line 3: GTF attributes in a GFF3 file"),
+}
+
+
+@pytest.mark.parametrize("case", SAME_RULES)
+def test_import_and_evaluate_read_by_the_same_rules(case, tmp_path):
+    """helixer-import2geenuff and helixer-evaluate read GFF3 with one reader: they accept the same files, read
+    the same gene models from them, and refuse the same files with the same message."""
+    from helixer_tools.gene_eval import read_gff3
+
+    body, error = SAME_RULES[case]
+    if error:
+        with pytest.raises(UserError, match=error):
+            canon(tmp_path, body)
+        with pytest.raises(UserError, match=error):
+            read_gff3(tmp_path / "a.gff3")
+        return
+    c = canon(tmp_path, body)
+    assert c.genes >= 1 and c.transcripts >= 1
+    (gene,) = read_gff3(tmp_path / "a.gff3").genes
+    assert (gene.start, gene.end) == (1, 300) and len(gene.transcripts) == c.transcripts
+    assert all(t.exons == ((1, 300),) for t in gene.transcripts)
+    assert {t.cds for t in gene.transcripts} <= {((11, 290),), ((11, 100), (201, 290))}
+
+
+def test_evaluate_reads_a_gtf_as_its_gff3(tmp_path):
+    """The GTF reader import2geenuff uses serves evaluate too: a GTF of the coding transcripts gives the gene
+    models of the GFF3 (stop codons inside the CDS, as GFF3 has them)."""
+    from helixer_tools.gene_eval import read_gff3
+
+    rows = feature_lines(AT_GFF)
+    (tmp_path / "genes.gtf").write_text("".join("\t".join(r) + "\n" for r in _gtf(rows)))
+    from_gtf, from_gff3 = read_gff3(tmp_path / "genes.gtf").genes, read_gff3(AT_GFF).genes
+    assert len(from_gtf) == len(from_gff3) > 250
+
+    def models(genes):
+        return sorted((g.seqid, g.strand, g.start, g.end, sorted((t.exons, t.cds) for t in g.transcripts)) for g in genes)
+
+    assert models(from_gtf) == models(from_gff3)

@@ -17,7 +17,7 @@ genic classes (intergenic, UTR, CDS, intron) and of phase, F1 per class, genic F
 intron), sub-genic F1 (CDS, intron) and phase F1 (phase 0-2). Bases in GeenuFF error regions and padding
 are not counted. Rows are matched on sequence id, start and end.
 
-Gene level (--reference, --gff3): predicted gene models (helixer-post, or any GFF3) against the
+Gene level (--reference, --gff3): predicted gene models (helixer-post, or any GFF3 or GTF) against the
 reference's: sensitivity, precision and F1 of genes, mRNAs, exons, CDS exons, introns, intron chains
 and exon and CDS bases, as GenomeTools' gt eval (and gffcompare, for intron chains) define them.
 Coding genes only (Helixer predicts no others). --regions restricts it to the genes inside regions,
@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.output_option(b, "--plot", metavar="PNG", help="F1 bars side by side and each file's genic confusion matrix")
     gene = argparse.ArgumentParser(add_help=False)
     g = gene.add_argument_group("gene-level evaluation (GFF3 files)")
-    g.add_argument("--reference", metavar="GFF3", help="reference gene models (GFF3, plain or compressed)")
+    g.add_argument("--reference", metavar="GFF3", help="reference gene models (GFF3 or GTF, plain or compressed; read as helixer-import2geenuff reads them)")
     g.add_argument("--gff3", nargs="+", metavar="GFF3",
                    help="predicted gene models (helixer-post), in the order of --predictions when both are given")
     g.add_argument("--regions", metavar="BED|H5",
