@@ -16,7 +16,7 @@ from typing import Sequence
 from .atomic import atomic_path
 from .errors import UserError
 from .fasta import FastaReader, _seqid, text_lines
-from .gff import gff3_attributes
+from .gff import END_MARK, END_NOTE, gff3_attributes
 
 log = logging.getLogger("helixer_tools")
 
@@ -104,8 +104,9 @@ def gather_gff3(parts: Sequence[str | Path], output: str | Path, fasta: str | Pa
     (``fasta``'s, by the parts' ##sequence-region lines; without it, in the order given): one ``##gff-version
     3``, every part's ``##sequence-region`` lines, the comment lines the parts share (settings, model; each
     part's ``# command:`` line is left out), then every part's features. Refused: parts made with different
-    settings or models, a sequence in two parts, a gene id twice, a part cut off mid-line. Returns the
-    number of genes."""
+    settings or models, a sequence in two parts, a gene id twice, a part cut off (mid-line, or at a line
+    boundary: helixer-post ends its GFF3 with ``###`` and says so in the header, and so does the gathered
+    one). Returns the number of genes."""
     if not parts:
         raise UserError("no GFF3 parts to gather")
     if fasta is not None:
@@ -114,6 +115,7 @@ def gather_gff3(parts: Sequence[str | Path], output: str | Path, fasta: str | Pa
     comments: list[str] | None = None
     regions: dict[str, str] = {}
     gene_ids: dict[str, str] = {}
+    closing: dict[str, bool] = {}  # part -> its header promises a closing '###'
     with atomic_path(output) as tmp, open(tmp, "w") as out:
         for part in parts:
             part = str(part)
@@ -122,9 +124,10 @@ def gather_gff3(parts: Sequence[str | Path], output: str | Path, fasta: str | Pa
                 if not line.startswith("#"):
                     break
                 header.append(line + "\n")
+            closing[part] = END_NOTE in header
             for line in header:
-                if line.startswith("##gff-version"):
-                    continue
+                if line.startswith("##gff-version") or line.startswith("###"):
+                    continue  # one version line, and one closing '###' at the end
                 if line.startswith("##sequence-region"):
                     seqid = line.split()[1]
                     if seqid in regions:
@@ -146,8 +149,11 @@ def gather_gff3(parts: Sequence[str | Path], output: str | Path, fasta: str | Pa
         out.writelines(pragmas)
         out.writelines(comments or [])
         for part in map(str, parts):
+            last = ""
             for number, line in text_lines(part, "GFF3", complete=True):
-                if line.startswith("#") and not line.startswith("###"):
+                if line.strip():
+                    last = line.strip()
+                if line.startswith("#"):
                     continue
                 gid = _gene_id(line)
                 if gid is not None:
@@ -155,4 +161,9 @@ def gather_gff3(parts: Sequence[str | Path], output: str | Path, fasta: str | Pa
                         raise UserError(f"{part}: line {number}: gene id {gid} is also in {gene_ids[gid]}")
                     gene_ids[gid] = part
                 out.write(line + "\n")
+            if closing[part] and last != END_MARK.strip():
+                raise UserError(f"{part}: does not end with helixer-post's closing '###' line: cut off "
+                                "(a full disk, an interrupted copy)? Run helixer-post on its part again")
+        if END_NOTE in (comments or []):
+            out.write(END_MARK)
     return len(gene_ids)

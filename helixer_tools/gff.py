@@ -48,6 +48,10 @@ MASKED_GENE_TYPES = {"pseudogene": "pseudogene", "transposable_element_gene": "t
 MASKED_BIOTYPES = ("pseudogene", "transposable_element", "TEC")
 GTF_KEPT = ("gene_name", "transcript_name", "gene_biotype", "transcript_biotype", "gene_type", "transcript_type")
 UTR_TYPES = {"five_prime_UTR", "three_prime_UTR", "five_prime_utr", "three_prime_utr", "UTR"}
+# GFF3's "every feature above is complete" directive: helixer-post's last line, so a copy cut off at a line
+# boundary can be told from a whole file
+END_MARK = "###\n"
+END_NOTE = "# the last line is ###: a copy without it was cut off\n"  # in the header of files that end so
 # types real files use for a Sequence Ontology term GeenuFF knows under its SO name (NCBI RefSeq writes both
 # lncRNA and lnc_RNA; GFF3s converted from GTF write unconfirmed_transcript)
 TYPE_SYNONYMS = {"lncRNA": "lnc_RNA", "unconfirmed_transcript": "transcript"}
@@ -110,16 +114,26 @@ def read_rows(path: str | Path, lengths: dict[str, int] | None = None, types: Ty
     """Every feature line, checked one by one; the format ('gff3' or 'gtf') is told by the attributes.
 
     ``lengths`` (the FASTA's): sequences and ends are checked against them; ``types`` (GeenuFF's): feature
-    types must be known ones. ``complete``: a file cut off mid-line is an error. ``stop_at_fasta``: an
+    types must be known ones. ``complete``: a file cut off is an error: mid-line, or at a line boundary where
+    the file marks its end (helixer-post's GFF3, by :data:`END_NOTE`; files with ``###`` between genes). ``stop_at_fasta``: an
     embedded ``##FASTA`` section ends the features (otherwise it is an error)."""
     rows: list[Row] = []
     fmt = None
+    closed = marked = False  # the last line is '###'; the file says its last line will be one
     for number, line in text_lines(path, "GFF3", complete=complete):
+        if line.startswith("###"):
+            closed = marked = True
+            continue
+        if line.strip():
+            closed = False
         if line.startswith("##FASTA"):
+            closed = True  # what follows is sequence
             if stop_at_fasta:
                 break
             raise UserError(f"{path}: line {number}: an embedded ##FASTA section is not supported; "
                             "give the sequences as a separate FASTA file")
+        if line == END_NOTE[:-1]:
+            marked = True
         if not line.strip() or line.startswith("#"):
             continue
         cols = line.split("\t")
@@ -163,6 +177,9 @@ def read_rows(path: str | Path, lengths: dict[str, int] | None = None, types: Ty
         rows.append(Row(number, cols, ftype, seqid, a, b, strand, ident, parents, attrs,
                         None if kind == "gff3" and read_as else line, gtf=kind == "gtf",
                         read_as=read_as if kind == "gff3" else ""))
+    if complete and marked and not closed:
+        raise UserError(f"{path}: does not end with the closing '###' line its header (or the '###' between its "
+                        "genes) promises: cut off (a full disk, an interrupted copy)?")
     if not rows:
         raise UserError(f"{path}: no features found (is this a GFF3 file?)")
     return rows, fmt or "gff3"
@@ -182,11 +199,12 @@ class Canonical:
     renamed: Counter = field(default_factory=Counter)  # (type, reason) -> rows given an ID of their own
     format: str = "gff3"
     masked: list[tuple[str, int, int, str, str]] = field(default_factory=list)  # seqid, start0, end, strand, why
+    masked_ids: dict[str, str] = field(default_factory=dict)  # ID of each masked gene -> why
 
 
 def canonical(path: str | Path, lengths: dict[str, int], types: Types) -> Canonical:
     """Read, check and rewrite ``path`` (GFF3 or GTF) as GeenuFF needs it."""
-    rows, fmt = read_rows(path, lengths, types)
+    rows, fmt = read_rows(path, lengths, types, complete=True)
     input_types = Counter(r.ftype for r in rows)
     dropped: Counter = Counter()
     if fmt == "gtf":
@@ -477,6 +495,7 @@ def _rewrite(path, linked: Linked, types: Types, input_types: Counter, dropped: 
             if why := mask_reason(r):
                 a, b = spans.get(r.ident, (r.start, r.end))  # a multi-line gene: all its lines
                 result.masked.append((r.seqid, a - 1, b, r.strand, why))
+                result.masked_ids[r.ident] = why
                 if not r.children:  # nothing for GeenuFF to import, which would only log an ERROR about it
                     dropped[r.ftype, "masked, without parts"] += 1
                     return

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -60,6 +61,26 @@ def _plain_copy(path: Path, workdir: Path, name: str) -> Path:
     return out
 
 
+class _MaskedHere(logging.Filter):
+    """GeenuFF logs "X is a gene without any transcripts. This will not be masked." as an ERROR for a gene whose
+    parts hang straight under it (RefSeq's pseudogenes). Where we mask X ourselves that misleads: the record
+    becomes an INFO line of the log saying so (and stays off the terminal)."""
+
+    PATTERN = re.compile(r"(.+) is a gene without any transcripts\. This will not be masked\.")
+
+    def __init__(self, masked: dict[str, str]):
+        super().__init__()
+        self.masked = masked
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and (m := self.PATTERN.fullmatch(record.getMessage())) \
+                and m.group(1) in self.masked:
+            record.msg, record.args = (f"{m.group(1)} is a gene without any transcripts: GeenuFF does not mask it, "
+                                       f"helixer-tools does (training ignores it: {self.masked[m.group(1)]})"), ()
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
 class _OnlyOurs(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return record.name.startswith("helixer_tools") or record.levelno >= logging.ERROR
@@ -77,7 +98,7 @@ def error_summary(db_path: str | Path) -> dict[str, int]:
 
 
 def _import(gff3, fasta, workdir: Path, tmp_db: Path, tmp_log: Path, species, accession, genome_version,
-            acquired_from, min_intron_length, has_genes: bool) -> None:
+            acquired_from, min_intron_length, has_genes: bool, masked: dict[str, str] | None = None) -> None:
     """Run GeenuFF's importer on the FASTA and ``workdir/canonical.gff3`` into ``tmp_db``, its log into
     ``tmp_log`` (both renamed by the caller)."""
     from rare_geenuff.applications.importer import ImportController
@@ -94,6 +115,8 @@ def _import(gff3, fasta, workdir: Path, tmp_db: Path, tmp_log: Path, species, ac
         h.setLevel(max(level, old_level))
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    masked_here = _MaskedHere(masked or {})
+    root.addFilter(masked_here)
     printed = io.StringIO()  # what GeenuFF prints goes to its log too, not to our one-line errors
     try:
         plain_fasta = _plain_copy(Path(fasta), workdir, "genome.fa")
@@ -115,6 +138,7 @@ def _import(gff3, fasta, workdir: Path, tmp_db: Path, tmp_log: Path, species, ac
         text = " ".join(str(e).split())[:500]
         raise UserError(f"{gff3}: GeenuFF could not import it: {type(e).__name__}: {text}") from None
     finally:
+        root.removeFilter(masked_here)
         root.removeHandler(handler)
         handler.close()
         root.setLevel(old_level)
@@ -220,7 +244,7 @@ def import_to_geenuff(
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="import2geenuff-")))
         (workdir / "canonical.gff3").write_text("##gff-version 3\n" + "".join(line + "\n" for line in canon.lines))
         _import(gff3, fasta, workdir, tmp_db, tmp_log, species, accession, genome_version, acquired_from,
-                min_intron_length, has_genes=bool(canon.lines))
+                min_intron_length, has_genes=bool(canon.lines), masked=canon.masked_ids)
         write_masks(tmp_db, canon.masked)
         counts = error_summary(tmp_db)
         masked = masked_coding_share(tmp_db)

@@ -492,7 +492,8 @@ def run_post(inputs: Inputs, params: Params, threads: int = 1, progress: bool = 
 
 def gff3_lines(inputs: Inputs, genes: Sequence[Gene], params: Params, names: Sequence[str] | None = None,
                argv: Sequence[str] = ()) -> Iterator[str]:
-    """The GFF3 text: sorted by sequence (genome order) then start, both strands interleaved."""
+    """The GFF3 text: sorted by sequence (genome order) then start, both strands interleaved; the last line
+    is ``###``, so that a copy cut off at a line boundary can be told from a whole file."""
     names = list(names or inputs.seqids)
     yield "##gff-version 3\n"
     for name, length in zip(names, inputs.lengths):
@@ -500,6 +501,7 @@ def gff3_lines(inputs: Inputs, genes: Sequence[Gene], params: Params, names: Seq
     yield (f"# helixer-post {__version__}: window {params.window_size}, edge {params.edge_threshold}, "
            f"peak {params.peak_threshold}, min coding {params.min_coding_length}, min intron "
            f"{params.min_intron_length}, min exon {params.min_exon_length}, min UTR {params.min_utr_length}\n")
+    yield gff.END_NOTE
     if argv:
         yield f"# command: {' '.join(argv)}\n"
     if inputs.model_md5:
@@ -528,6 +530,7 @@ def gff3_lines(inputs: Inputs, genes: Sequence[Gene], params: Params, names: Seq
         rows.sort(key=lambda r: (r[1] > 1, r[0], r[1]))
         for *_, line in rows:
             yield line
+    yield gff.END_MARK  # the file is complete: a copy cut at a line boundary lacks it (chunks gather, evaluate)
 
 
 def stats_rows(confusion: np.ndarray) -> list[dict]:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from helixer_tools.gff import END_MARK, END_NOTE
+
 from conftest import ROOT
 
 DATA = ROOT / "tests" / "data"
@@ -53,8 +55,8 @@ def test_scatter_refuses_in_one_line_and_leaves_nothing(text, message, tmp_path)
 
 def _post_gff3(tmp_path: Path, name: str, seqs: dict[str, int]) -> Path:
     head = "##gff-version 3\n" + "".join(f"##sequence-region {s} 1 {n}\n" for s, n in seqs.items())
-    head += f"# helixer-post 0.1.0: window 100\n# command: helixer-post --h5 {name}.h5\n"
-    body = "".join(f"{s}\thelixer-post\tgene\t1\t9\t.\t+\t.\tID=Sp_{s}_000001\n" for s in seqs)
+    head += f"# helixer-post 0.1.0: window 100\n{END_NOTE}# command: helixer-post --h5 {name}.h5\n"
+    body = "".join(f"{s}\thelixer-post\tgene\t1\t9\t.\t+\t.\tID=Sp_{s}_000001\n" for s in seqs) + END_MARK
     path = tmp_path / f"{name}.gff3"
     path.write_text(head + body)
     return path
@@ -127,9 +129,17 @@ def test_gather_refuses_cut_parts_and_reads_compressed_ones(tmp_path):
 
     a, b = _post_gff3(tmp_path, "a", {"s1": 10}), _post_gff3(tmp_path, "b", {"s2": 10})
     cut = tmp_path / "cut.gff3"
-    cut.write_text(b.read_text()[:-12])
-    with pytest.raises(UserError, match="cut.gff3: line 5: the file ends mid-line, without a newline: cut off"):
+    cut.write_text(b.read_text()[:-16])
+    with pytest.raises(UserError, match="cut.gff3: line 6: the file ends mid-line, without a newline: cut off"):
         gather_gff3([a, cut], tmp_path / "out.gff3")
+    # cut at a line boundary: the closing '###' its header promises is missing
+    cut.write_text(b.read_text().removesuffix(END_MARK))
+    with pytest.raises(UserError, match="cut.gff3: does not end with helixer-post's closing '###' line: cut off"):
+        gather_gff3([a, cut], tmp_path / "out.gff3")
+    assert not (tmp_path / "out.gff3").exists()
+    assert gather_gff3([a, b], tmp_path / "whole.gff3") == 2
+    whole = (tmp_path / "whole.gff3").read_text()
+    assert whole.endswith("\tID=Sp_s2_000001\n###\n") and whole.splitlines().count("###") == 1 and whole.count(END_NOTE) == 1
     binary = tmp_path / "binary.gff3"
     binary.write_bytes(b"\x89HDF\r\n\x1a\n\xff\xfe" * 10)
     proc = subprocess.run([*CHUNKS, "gather", "--gff3", str(a), str(binary), "--output", "out.gff3"], cwd=tmp_path,

@@ -412,3 +412,26 @@ def test_evaluate_reads_a_gtf_as_its_gff3(tmp_path):
         return sorted((g.seqid, g.strand, g.start, g.end, sorted((t.exons, t.cds) for t in g.transcripts)) for g in genes)
 
     assert models(from_gtf) == models(from_gff3)
+
+
+def test_geenuff_says_nothing_misleading_about_genes_we_mask(tmp_path, capfd):
+    """A RefSeq pseudogene with its exon straight under it: GeenuFF logs "... is a gene without any
+    transcripts. This will not be masked." as an ERROR. We mask it, so the log says that instead, and the
+    terminal stays quiet; a gene without transcripts that nobody masks keeps GeenuFF's word."""
+    from helixer_tools.cli import import2geenuff
+
+    (tmp_path / "g.fa").write_text(FASTA)
+    (tmp_path / "g.gff3").write_text(
+        "##gff-version 3\nchr1\tt\tpseudogene\t1\t50\t.\t-\t.\tID=p1\nchr1\tt\texon\t1\t50\t.\t-\t.\tParent=p1\n"
+        "chr1\tt\tgene\t61\t120\t.\t+\t.\tID=g2\nchr1\tt\texon\t61\t120\t.\t+\t.\tParent=g2\n"
+        "chr1\tt\tgene\t201\t390\t.\t+\t.\tID=g3\nchr1\tt\tmRNA\t201\t390\t.\t+\t.\tID=t3;Parent=g3\n"
+        "chr1\tt\texon\t201\t390\t.\t+\t.\tParent=t3\nchr1\tt\tCDS\t211\t380\t.\t+\t0\tParent=t3\n")
+    capfd.readouterr()
+    assert import2geenuff.main(["--gff3", str(tmp_path / "g.gff3"), "--fasta", str(tmp_path / "g.fa"), "--species",
+                                "Sp", "--output", str(tmp_path / "g.db"), "--log", str(tmp_path / "g.log")]) == 0
+    err = capfd.readouterr().err
+    log = (tmp_path / "g.log").read_text()
+    assert "p1 is a gene without any transcripts: GeenuFF does not mask it, helixer-tools does (training ignores " \
+           "it: pseudogene)" in log and "p1 is a gene without any transcripts. This will not be masked" not in log
+    assert "g2 is a gene without any transcripts. This will not be masked" in log + err
+    assert "p1" not in err

@@ -16,6 +16,7 @@ import gzip
 import hashlib
 import importlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -86,6 +87,13 @@ CASES = {
     "chunks gather of a part cut off mid-line": (
         "chunks", "gather --gff3 {gff3} cut_part.gff3 --output all.gff3",
         "cut_part.gff3: line 9: the file ends mid-line, without a newline: cut off?"),
+    "evaluate of helixer-post's GFF3 cut at a line boundary": (
+        "evaluate", "--reference {gff3} --gff3 cut_post.gff3 --output e.tsv",
+        "cut_post.gff3: does not end with the closing '###' line its header (or the '###' between its genes) "
+        "promises: cut off"),
+    "import2geenuff of a GFF3 with '###' between genes, cut at a line boundary": (
+        "import2geenuff", "--gff3 cut_ensembl.gff3 --fasta {fa} --species Mp --output out.db --log l.txt",
+        "cut_ensembl.gff3: does not end with the closing '###' line"),
     "evaluate of a GFF3 cut off mid-line": (
         "evaluate", "--reference {gff3} --gff3 cut_part.gff3 --output e.tsv",
         "cut_part.gff3: line 9: the file ends mid-line, without a newline: cut off?"),
@@ -196,6 +204,13 @@ def make_inputs(folder: Path) -> None:
     shutil.copy(TEST_DATA / "helixer_tiny_cov_tuned.h5", folder / "helixer_tiny_cov_tuned.h5")
     (folder / "up.pretrained.h5").write_text("a file of the user's\n")
     (folder / "cut_part.gff3").write_text("".join(GFF3.splitlines(keepends=True)[:9])[:-20])
+    from helixer_tools.gff import END_NOTE
+
+    post_lines = (TEST_DATA / "athaliana_small.predicted.gff3").read_text().splitlines(keepends=True)
+    post_lines.insert(next(i for i, line in enumerate(post_lines) if line.startswith("# helixer-post")) + 1, END_NOTE)
+    (folder / "cut_post.gff3").write_text("".join(post_lines[:-7]))  # a whole gene or more lost, at a line end
+    genes = re.split(r"(?m)^(?=\S+\t\S+\tgene\t)", GFF3)  # Ensembl's layout: '###' after each gene
+    (folder / "cut_ensembl.gff3").write_text("###\n".join(genes)[:-1].rsplit("\n", 3)[0] + "\n")
     shutil.copy(TEST_DATA / FILES["labels"], folder / "unannotated.labels.h5")  # no gene models imported
     import h5py
 
