@@ -36,6 +36,13 @@ class Progress:
             eta = (self.total - self.done) / rate if rate else float("inf")
             log.info("%s: %.1f%% (%d of %d %s), about %.0f s left", self.desc, pct, self.done, self.total, self.unit, eta)
 
+    def set_total(self, total: int) -> None:
+        """The total, once it is known (a download's size comes with the server's answer)."""
+        self.total = total
+        if self.bar is not None:
+            self.bar.total = total
+            self.bar.refresh()
+
     def __enter__(self) -> "Progress":
         return self
 

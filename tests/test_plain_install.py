@@ -20,7 +20,7 @@ from conftest import ROOT
 
 TEST_DATA = ROOT / "galaxy" / "test-data"
 TOOLS = ("fasta2h5", "import2geenuff", "geenuff2h5", "add-coverage", "train", "predict", "evaluate", "post",
-         "select", "split", "export-model")
+         "select", "split", "export-model", "fetch-model")
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,8 @@ def test_help_version_and_a_missing_input(plain, tool, tmp_path):
             "post": ["--h5", "none.h5", "--predictions", "none.h5", "--output", "o.gff3"],
             "select": ["--labels", "none.h5", "--predictions", "none.h5", "--output", "o.h5"],
             "split": ["--h5", "none.h5", "--output-dir", "out"],
-            "export-model": ["--model", "none.h5", "--output", "o.h5"]}[tool]
+            "export-model": ["--model", "none.h5", "--output", "o.h5"],
+            "fetch-model": ["--list", "--model-list", "none.csv", "--output-dir", "m"]}[tool]
     bad = run(plain, tool, *argv, "-q", cwd=tmp_path)
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1, bad.stderr
     assert bad.stderr.startswith(f"helixer-{tool}: error: ") and "Traceback" not in bad.stderr
