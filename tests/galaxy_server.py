@@ -35,7 +35,12 @@ def _request(url: str, key: str, data: dict | None = None, method: str | None = 
 
 
 def tool_files() -> list[Path]:
-    return sorted(p for p in GALAXY_DIR.glob("*.xml") if p.name != "macros.xml")
+    """The wrappers (galaxy/*.xml); the data manager (galaxy/data_manager/) is loaded by data_manager_conf.xml."""
+    return sorted(p for p in GALAXY_DIR.glob("*.xml") if p.name not in ("macros.xml", "data_manager_conf.xml"))
+
+
+def data_manager_files() -> list[Path]:
+    return sorted((GALAXY_DIR / "data_manager").glob("*.xml"))
 
 
 class GalaxyServer:
@@ -52,8 +57,32 @@ class GalaxyServer:
         config.mkdir(parents=True, exist_ok=True)
         data.mkdir(parents=True, exist_ok=True)
         tools = "\n".join(f'    <tool file="{p}"/>' for p in tool_files())
+        # the data table of released models: the test entry (test-data/helixer_models.loc) copied here, where
+        # the data manager may add to it without touching the repository
+        tool_data = self.workdir / "tool-data"
+        tool_data.mkdir(parents=True, exist_ok=True)
+        loc = (GALAXY_DIR / "test-data" / "helixer_models.loc").read_text()
+        (tool_data / "helixer_models.loc").write_text(loc.replace("${__HERE__}", str(GALAXY_DIR / "test-data")))
+        table = (GALAXY_DIR / "tool_data_table_conf.xml.sample").read_text()
+        (config / "tool_data_table_conf.xml").write_text(
+            table.replace('path="tool-data/helixer_models.loc"', f'path="{tool_data / "helixer_models.loc"}"'))
         (config / "tool_conf.xml").write_text(f'<toolbox>\n  <section id="helixer" name="Helixer">\n{tools}\n  </section>\n</toolbox>\n')
         (config / "deps.xml").write_text("<dependency_resolvers/>\n")
+        # Galaxy gives jobs a clean environment: the data manager's model list (a local stand-in for upstream's,
+        # tests/model_server.py) reaches it through the job destination, as an admin sets a proxy or a mirror
+        (config / "job_conf.yml").write_text(f"""runners:
+  local:
+    load: galaxy.jobs.runners.local:LocalJobRunner
+    workers: 4
+execution:
+  default: local_env
+  environments:
+    local_env:
+      runner: local
+      env:
+        - name: HELIXER_MODEL_LIST
+          value: {self.model_list_url}
+""")
         galaxy_yml = config / "galaxy.yml"
         galaxy_yml.write_text(f"""galaxy:
   data_dir: {data}
@@ -70,10 +99,20 @@ class GalaxyServer:
   enable_celery_tasks: false
   watch_tools: false
   allow_path_paste: true
+  tool_data_path: {self.workdir / "tool-data"}
+  tool_data_table_config_path: {config}/tool_data_table_conf.xml
+  data_manager_config_file: {GALAXY_DIR / "data_manager_conf.xml"}
+  galaxy_data_manager_data_path: {self.workdir / "tool-data"}
+  job_config_file: {config}/job_conf.yml
 """)
         return galaxy_yml
 
     def start(self, timeout: float = 300) -> None:
+        # the data manager fetches from a local stand-in for upstream's model list and Zenodo
+        from model_server import Server
+
+        self.model_server = Server()
+        self.model_list_url = f"{self.model_server.base}/model_list.csv"
         galaxy_yml = self._write_config()
         env = dict(os.environ)
         project_bin = str(Path(sys.executable).parent)
@@ -105,7 +144,8 @@ class GalaxyServer:
         # one test at a time: two in parallel against this SQLite-backed Galaxy once lost a test's history
         # ("History not found") in CI
         cmd = [str(self.venv / "bin" / "galaxy-tool-test"), "-u", self.url, "-k", self.user_key, "-a", self.admin_key,
-               "--test-data", str(GALAXY_DIR / "test-data"), "-t", tool_id, "-j", str(out), "--parallel-tests", "1"]
+               "--test-data", str(GALAXY_DIR / "test-data"), "-t", tool_id, "-j", str(out), "--parallel-tests", "1",
+               "--with-reference-data"]  # tests of released models from the data table (test-data/helixer_models.loc)
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=self.workdir,
                               env={**os.environ, "TMPDIR": str(self.workdir)})
         if not out.exists():
@@ -113,6 +153,8 @@ class GalaxyServer:
         return json.loads(out.read_text())["tests"]
 
     def stop(self) -> None:
+        if getattr(self, "model_server", None) is not None:
+            self.model_server.stop()
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, 15)
             try:
@@ -130,4 +172,4 @@ def galaxy_venv() -> Path | None:
     return None
 
 
-__all__ = ["GalaxyServer", "galaxy_venv", "tool_files"]
+__all__ = ["GalaxyServer", "data_manager_files", "galaxy_venv", "tool_files"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from galaxy_server import GALAXY_DIR, GalaxyServer, galaxy_venv, tool_files
+from galaxy_server import GALAXY_DIR, GalaxyServer, data_manager_files, galaxy_venv, tool_files
 
 REQUIRE = os.environ.get("HELIXER_TOOLS_REQUIRE_GALAXY") == "1"
 WORKFLOWS = sorted(p for p in (GALAXY_DIR.parent / "workflows").iterdir() if p.is_dir())
@@ -21,7 +21,7 @@ PLANEMO = shutil.which("planemo") or str(Path(os.sys.executable).parent / "plane
 
 def _cases() -> list[tuple[str, int]]:
     cases = []
-    for path in tool_files():
+    for path in tool_files() + data_manager_files():
         root = ET.parse(path).getroot()
         cases += [(root.get("id"), i) for i, _ in enumerate(root.iter("test"))]
     return cases
@@ -30,13 +30,15 @@ def _cases() -> list[tuple[str, int]]:
 def test_every_tool_has_tests():
     assert tool_files(), "no Galaxy wrappers found"
     ids = {tool for tool, _ in _cases()}
-    assert ids == {ET.parse(p).getroot().get("id") for p in tool_files()}
+    assert ids == {ET.parse(p).getroot().get("id") for p in tool_files() + data_manager_files()}
+    assert [p.name for p in data_manager_files()] == ["helixer_fetch_model.xml"]
 
 
 def test_planemo_lint_clean():
     planemo = shutil.which("planemo") or str(Path(os.sys.executable).parent / "planemo")
-    proc = subprocess.run([planemo, "lint", "--skip", "BioToolsValid", "--fail_level", "warn", str(GALAXY_DIR)],
-                          capture_output=True, text=True)
+    proc = subprocess.run([planemo, "lint", "--skip", "BioToolsValid", "--fail_level", "warn", str(GALAXY_DIR),
+                           *map(str, data_manager_files())], capture_output=True, text=True)
+    assert proc.stdout.count("Linting tool") == len(tool_files()) + len(data_manager_files()), proc.stdout
     problems = [line for line in proc.stdout.splitlines() if "WARNING" in line or "ERROR" in line]
     assert proc.returncode == 0 and not problems, proc.stdout + proc.stderr
 

@@ -160,7 +160,8 @@ def test_galaxy_requirements_name_the_tools_recipe_output():
     outputs = {o["name"] for o in render_recipe()["outputs"]}
     for command in console_scripts():
         tool = command.removeprefix("helixer-")
-        xml = ROOT / "galaxy" / f"helixer_{tool.replace('-', '_')}.xml"
+        folder = ROOT / "galaxy" / ("data_manager" if tool == "fetch-model" else "")  # fetch-model: a data manager
+        xml = folder / f"helixer_{tool.replace('-', '_')}.xml"
         requirements = get_tool_source(str(xml)).parse_requirements()[0]
         names = [(r.name, r.version) for r in requirements]
         assert (f"helixer-tools-{tool}", __version__) in names, (xml.name, names)
