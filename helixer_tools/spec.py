@@ -17,6 +17,13 @@ ROUTES = ("scratch", "whole", "head", "coverage", "upstream")
 COVERAGE_NORMS = ("log", "linear", "none")
 # loss weights of no phase, phase 0, 1, 2 (helixer_tools.train explains them); upstream's loss is 1, 1, 1, 1
 PHASE_CLASS_WEIGHTS = (1.0, 3.0, 3.0, 3.0)
+# helixer-train's learning rate by route (docs/benchmarks.md, medians of 3 seeds on two species the model had
+# not seen, beside upstream's training): a whole network at upstream's 3e-4; a head on the frozen trunk is
+# nearly a linear model, which at 1e-3 was still improving when training stopped and at 1e-2 reached a better
+# head; on pseudolabels, 1e-2 made gene models worse (1e-3 keeps the start). Check 0 protects the start.
+ROUTE_LEARNING_RATES = {"scratch": 3e-4, "whole": 3e-4, "head": 1e-2, "coverage": 1e-2}
+PSEUDOLABEL_LEARNING_RATE = 1e-3  # a head trained on a model's own gene models (helixer-select's output)
+UPSTREAM_LEARNING_RATE = 3e-4
 
 
 @dataclass(frozen=True)

@@ -465,6 +465,7 @@ def test_cli(data, tmp_path, capsys):
                    "--class-weights", "[0.7, 1.6, 1.2, 1.2]", "--phase-class-weights", "1,1,1,1", "--metrics",
                    str(tmp_path / "m.tsv"), "-q"])
     assert rc == 0 and out.exists() and (tmp_path / "m.tsv").exists()
+    capsys.readouterr()
     spec, _ = M.read(out)
     assert spec.provenance["training_options"]["class_weights"] == [0.7, 1.6, 1.2, 1.2]
     assert spec.provenance["training_options"]["phase_class_weights"] == [1, 1, 1, 1]
@@ -500,3 +501,45 @@ def test_copy_rows_makes_a_split(data, tmp_path):
         assert dst["evaluation/rnaseq_coverage"].attrs[key] == src["evaluation/rnaseq_coverage"].attrs[key]
     parts = open_parts([str(tmp_path / "part.h5")], "training", "rnaseq")
     assert len(parts[0].columns) == 2
+
+
+def test_each_route_sets_its_recipe(data, tmp_path, capsys):
+    """Without --learning-rate (and --hidden-units), each route trains with what docs/benchmarks.md found
+    better, says so in one log line, and records it: whole 3e-4 (upstream's), head 1e-2, head on pseudolabels
+    (helixer-select's mark) 1e-3, coverage 1e-2 with a hidden layer as wide as the output, resume the
+    checkpoint's own rate; an explicit value wins."""
+    from helixer_tools.h5io import PSEUDOLABELS_ATTR
+
+    pseudo = tmp_path / "pseudo.h5"
+    shutil.copy(data["labels"], pseudo)
+    with h5py.File(pseudo, "r+") as f:
+        f.attrs[PSEUDOLABELS_ATTR] = "test"
+    quick = ["-e", "1", "-b", "4", "--val-batch-size", "8"]
+
+    def trained(route, training, *extra, model=PRETRAINED, validation=None):
+        out = tmp_path / f"{route}{len(list(tmp_path.glob('*.model.h5')))}.model.h5"
+        flag = "--checkpoint" if route == "resume" else "--pretrained"
+        capsys.readouterr()
+        assert cli.main([route, flag, str(model), "--training", str(training), "--validation",
+                         str(validation or training), "-o", str(out), *quick, *extra]) == 0
+        spec, _ = M.read(out)
+        said = [line.split(" INFO ", 1)[1] for line in capsys.readouterr().err.splitlines()
+                if " INFO learning rate" in line]
+        return out, spec, said
+
+    _, spec, said = trained("whole", data["labels"])
+    assert spec.provenance["training_options"]["learning_rate"] == 3e-4
+    assert said == ["learning rate 0.0003 (the whole route's, upstream's default; --learning-rate sets another)"]
+    head, spec, said = trained("head", data["labels"])
+    assert spec.provenance["training_options"]["learning_rate"] == 1e-2 and spec.head.hidden_units == 0
+    _, spec, said = trained("head", pseudo, validation=data["labels"])
+    assert spec.provenance["training_options"]["learning_rate"] == 1e-3
+    assert said == ["learning rate 0.001 (the head route's on pseudolabels; --learning-rate sets another)"]
+    _, spec, _ = trained("coverage", data["cov2"])
+    assert spec.provenance["training_options"]["learning_rate"] == 1e-2 and spec.head.hidden_units == 72
+    _, spec, said = trained("resume", data["labels"], model=head)
+    assert spec.provenance["training_options"]["learning_rate"] == 1e-2 and said[0].endswith(
+        "(the checkpoint's own; --learning-rate sets another)")
+    _, spec, said = trained("head", data["labels"], "--learning-rate", "1e-4", "--hidden-units", "16")
+    assert spec.provenance["training_options"]["learning_rate"] == 1e-4 and spec.head.hidden_units == 16
+    assert said == []

@@ -99,7 +99,11 @@ def _output_parser() -> argparse.ArgumentParser:
 def _optimisation_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("optimisation (defaults as upstream HybridModel.py)")
-    g.add_argument("--learning-rate", type=positive_float, default=3e-4, help="learning rate")
+    g.add_argument("--learning-rate", type=positive_float, default=None,
+                   help="learning rate (default: the route's: scratch and whole 3e-4, upstream's default; head and "
+                        "coverage 1e-2, where a head on the frozen network reached a better model than at 1e-3 or "
+                        "1e-4; head on pseudolabels (helixer-select's output) 1e-3; resume: the checkpoint's own. "
+                        "docs/benchmarks.md has the measurements; the guide's recipe: 1e-4)")
     g.add_argument("--batch-size", "-b", type=common.positive_int, default=8, help="training batch size (subsequences)")
     g.add_argument("--val-batch-size", "--val-test-batch-size", dest="val_batch_size", type=common.positive_int,
                    default=32, help="validation batch size")
@@ -172,8 +176,9 @@ def hidden_units(text: str) -> int | str:
 def _head_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("new layers")
-    g.add_argument("--hidden-units", type=hidden_units, default=0, metavar="N|auto",
-                   help="add a hidden (linear) Dense layer of this many units before the new final layer; 0: none; "
+    g.add_argument("--hidden-units", type=hidden_units, default=None, metavar="N|auto",
+                   help="add a hidden (linear) Dense layer of this many units before the new final layer (default: "
+                        "none for head, auto for coverage, where it made the better gene models); 0: none; "
                         "auto: as wide as the output layer (pool size x 8 = 72), so the new layers start exactly as "
                         "the pretrained model. Fewer units than the rank of the pretrained output layer (the "
                         "trunk's width, at most 72) start from an approximation of it, and the tool warns "
@@ -254,11 +259,61 @@ def _files(args: argparse.Namespace) -> tuple[list[str], list[str]]:
     return args.training, args.validation
 
 
+def _route_learning_rate(args: argparse.Namespace, training: list[str]) -> None:
+    """The learning rate a route sets for itself when the user gives none (docs/benchmarks.md), said in the log."""
+    from ..spec import PSEUDOLABEL_LEARNING_RATE, ROUTE_LEARNING_RATES
+
+    if args.learning_rate is not None:
+        return
+    if args.route == "resume":
+        args.learning_rate, why = _recorded_learning_rate(args.checkpoint)
+    elif args.route == "head" and _pseudolabels(training):
+        args.learning_rate, why = PSEUDOLABEL_LEARNING_RATE, "the head route's on pseudolabels"
+    else:
+        args.learning_rate, why = ROUTE_LEARNING_RATES[args.route], f"the {args.route} route's"
+        if args.route in ("scratch", "whole"):
+            why += ", upstream's default"
+    common.log.info("learning rate %g (%s; --learning-rate sets another)", args.learning_rate, why)
+
+
+def _pseudolabels(paths: list[str]) -> bool:
+    import h5py
+
+    from ..h5io import PSEUDOLABELS_ATTR
+
+    for path in paths:
+        try:
+            with h5py.File(path, "r") as f:
+                if PSEUDOLABELS_ATTR in f.attrs:
+                    return True
+        except OSError:
+            return False  # the training data reader names the problem
+    return False
+
+
+def _recorded_learning_rate(checkpoint: str) -> tuple[float, str]:
+    """The learning rate a helixer-train checkpoint was trained with; upstream's default for other files."""
+    from ..spec import UPSTREAM_LEARNING_RATE
+
+    try:
+        from .. import checkpoints
+
+        spec, _ = checkpoints.read(checkpoint)
+        rate = spec.provenance.get("training_options", {}).get("learning_rate")
+    except Exception:  # noqa: BLE001 -- resume_spec names an unreadable checkpoint
+        rate = None
+    if isinstance(rate, (int, float)) and rate > 0:
+        return float(rate), "the checkpoint's own"
+    return UPSTREAM_LEARNING_RATE, "upstream's default; the checkpoint does not record one"
+
+
 def _run(args: argparse.Namespace, argv: list[str]) -> None:
     from .. import train as T
     from ..spec import Trunk
 
     training, validation = _files(args)
+    if getattr(args, "hidden_units", 0) is None:  # head: none; coverage: as wide as the output (benchmarks.md)
+        args.hidden_units = "auto" if args.route == "coverage" else 0
     if args.plot:
         from ..plots import require_matplotlib
 
@@ -275,6 +330,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> None:
                                         args.dataset_prefix, args.fresh_head, validation, args.threads)
     else:
         spec, weights = T.resume_spec(args.checkpoint, args.head_only, args.coverage_norm)
+    _route_learning_rate(args, training)
     opts = T.TrainOptions(epochs=args.epochs, batch_size=args.batch_size, val_batch_size=args.val_batch_size,
                           learning_rate=args.learning_rate, optimizer=args.optimizer, weight_decay=args.weight_decay,
                           clip_norm=args.clip_norm, patience=args.patience, check_every=args.check_every,
