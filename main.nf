@@ -18,6 +18,7 @@
  *
  *   nextflow run main.nf -profile test,docker
  *   nextflow run main.nf --route annotate --genome genome.fa.gz --species Athaliana --model land_plant.h5
+ *   nextflow run main.nf --route annotate --genome genome.fa.gz --species Athaliana --lineage land_plant
  *   nextflow run main.nf --route finetune --method coverage --labels pseudo --input genomes.csv \
  *       --bams bams.csv --pretrained land_plant_v0.3_a_0080.h5 -profile docker,gpu
  */
@@ -28,6 +29,7 @@ include { validateParameters; samplesheetToList } from 'plugin/nf-schema'
 include { ANNOTATE         } from './subworkflows/local/annotate/main'
 include { FINETUNE         } from './subworkflows/local/finetune/main'
 include { HELIXER_EVALUATE } from './modules/helixer/evaluate/main'
+include { HELIXER_FETCHMODEL } from './modules/helixer/fetchmodel/main'
 
 workflow {
     validateParameters()  // every parameter against nextflow_schema.json: names, types, choices, files that exist
@@ -57,24 +59,37 @@ workflow {
     def no_coverage = HelixerInputs.noCoverage(genomes)
     def missing_bams = HelixerInputs.withoutBams(coverage)
 
+    // the model: a file (--model, --pretrained), or a lineage's released default model, fetched and verified
+    def given = params.route == 'annotate' ? params.model : params.pretrained
+    def option = params.route == 'annotate' ? '--model' : '--pretrained'
+    if (given && params.lineage) {
+        error "give ${option} or --lineage (a released model), not both"
+    }
+    if (!given && !params.lineage) {
+        error "Missing ${option} or --lineage: the model to ${params.route == 'annotate' ? 'annotate with' : 'fine-tune'} " +
+            "(an upstream Helixer .h5 or a helixer-train model, or a lineage's released model, e.g. --lineage land_plant)"
+    }
+    def model
+    if (params.lineage) {
+        HELIXER_FETCHMODEL([ id: params.lineage, lineage: params.lineage ],
+            params.model_list ? file(params.model_list, checkIfExists: true) : [])
+        model = HELIXER_FETCHMODEL.out.model.map { meta, h5 -> h5 }.first()
+    } else {
+        model = file(given, checkIfExists: true)
+    }
+
     if (params.route == 'annotate') {
-        if (!params.model) {
-            error "Missing --model: the model to annotate with (an upstream Helixer .h5 or a helixer-train model)"
-        }
         if (params.bams && missing_bams) {
             error "--bams: no BAMs for ${missing_bams.join(', ')}; a coverage model needs RNA-seq of every genome"
         }
         def ch_genomes = channel.fromList(genomes)
-        ANNOTATE(ch_genomes.map { meta, fasta, gff3 -> [ meta, fasta ] }, file(params.model, checkIfExists: true),
+        ANNOTATE(ch_genomes.map { meta, fasta, gff3 -> [ meta, fasta ] }, model,
             channel.fromList(params.bams ? coverage : no_coverage), params.chunk_bases)
         // gene level against the genome's own gene models, where it has them
         HELIXER_EVALUATE(ch_genomes.filter { meta, fasta, gff3 -> gff3 }.map { meta, fasta, gff3 -> [ meta.id, meta, gff3 ] }
             .join(ANNOTATE.out.gff3.map { meta, gff3 -> [ meta.id, gff3 ] })
             .map { id, meta, reference, predicted -> [ meta + [ names: [ 'predicted' ] ], [], [], reference, predicted, [] ] })
     } else {
-        if (!params.pretrained) {
-            error "Missing --pretrained: the model to fine-tune (an upstream Helixer .h5 or a helixer-train model)"
-        }
         def sets
         try {
             sets = HelixerInputs.finetuneSets(genomes, params.labels)
@@ -90,7 +105,7 @@ workflow {
         }
         FINETUNE(channel.fromList(sets.training), channel.fromList(sets.validation), channel.fromList(sets.targets),
             channel.fromList(coverage_method ? coverage : no_coverage), channel.fromList(no_coverage),
-            file(params.pretrained, checkIfExists: true), params.method, params.labels, sets.validation as boolean,
+            model, params.method, params.labels, sets.validation as boolean,
             params.chunk_bases, params.export_upstream)
     }
 

@@ -7,7 +7,8 @@ model; the lowest ``priority`` of a lineage is its default. Models are cached un
 ``model_list.csv``, where upstream's ``Helixer.py --lineage`` and ``fetch_helixer_models.py`` look: what we
 fetch, upstream finds, and what upstream fetched, we find.
 
-Beyond upstream: every file is checked against an md5 (an ``md5`` column of the list, or Zenodo's record
+A download link without a scheme is relative to the list (a site mirror: one folder holding the list and
+the files, served over HTTP or read as files). Beyond upstream: every file is checked against an md5 (an ``md5`` column of the list, or Zenodo's record
 API for Zenodo links, which publishes one per file); a download goes to a hidden ``.<name>.part`` beside
 the model and resumes from it (HTTP Range) when interrupted; the model appears under its name only whole
 and verified; proxies come from the environment (``https_proxy``, ``no_proxy``, ...) as urllib reads them.
@@ -25,6 +26,7 @@ import os
 import re
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,14 +107,17 @@ def parse_model_list(text: str, source: str) -> list[Model]:
         file_name = (row["model_file_name"] or "").strip()
         if not name or not file_name or "/" in file_name or file_name.startswith("."):
             raise UserError(f"{source}: row {number}: a model needs a name and a plain file name")
-        if not (row["download_link"] or "").startswith(("http://", "https://", "file://")):
-            raise UserError(f"{source}: model {name}: download link {row['download_link']!r} is not a URL")
+        link = (row["download_link"] or "").strip()
+        if not link:
+            raise UserError(f"{source}: model {name}: no download link")
+        if not is_url(link):  # relative to the list: a mirror's folder of list and files
+            link = urllib.parse.urljoin(source if is_url(source) else Path(source).resolve().as_uri(), link)
         if name in seen:
             raise UserError(f"{source}: model {name} is listed twice (rows {seen[name]} and {number})")
         seen[name] = number
         synonyms = tuple(s for s in re.split(r"[\s;|]+", row["synonyms"] or "") if s)
         md5 = (row.get("md5") or "").strip().lower().removeprefix("md5:")
-        models.append(Model(row["lineage"].strip(), priority, row["download_link"].strip(), name, file_name,
+        models.append(Model(row["lineage"].strip(), priority, link, name, file_name,
                             (row["available_since"] or "").strip(), synonyms, md5))
     return sorted(models, key=lambda m: (m.lineage, m.priority, m.name))
 

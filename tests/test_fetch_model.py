@@ -184,3 +184,14 @@ def test_a_file_missing_on_the_server(server, tmp_path):
         FILES["land_plant_v0.3_m_0100.h5"] = saved
     assert proc.returncode == 1 and "the server answered HTTP 404" in proc.stderr and "Traceback" not in proc.stderr
     assert leftovers(tmp_path / "m") == [] and not (tmp_path / "m" / "land_plant" / "land_plant_v0.3_m_0100.h5").exists()
+
+
+def test_a_mirror_folder_with_relative_links(tmp_path):
+    """Links without a scheme are relative to the list: a folder with the list and the files (the bundled
+    test mirror, which the pipeline module's test uses) is fetched from as it is, md5 column checked."""
+    models = tmp_path / "m"
+    proc = fetch(tmp_path, "--lineage", "land_plant", "--model-list", str(GALAXY_DATA / "helixer_model_list.csv"),
+                 "--output-dir", str(models))
+    assert proc.returncode == 0, proc.stderr
+    got = models / "land_plant" / "helixer_tiny_test.h5"
+    assert proc.stdout == f"{got}\n" and got.read_bytes() == (GALAXY_DATA / "helixer_tiny_upstream.h5").read_bytes()

@@ -313,3 +313,67 @@ def test_pipeline_inputs():
     assert ids == {"training": ["Ath", "Bra"], "validation": ["Aly"], "targets": ["Cru"]}
     assert out["pseudo with unannotated validation"]["error"].startswith(
         "--labels pseudo: validation genomes need reference gene models (gff3)")
+
+
+# --- the training recipe HELIXER_TRAIN gets (lib/HelixerRecipe.groovy via conf/modules.config) ----------------
+
+def _recipe(cases: list[dict]) -> dict:
+    proc = subprocess.run([*_groovy_cmd([])[:4], str(ROOT / "tests/nextflow/recipe.groovy"),
+                           str(ROOT / "lib/HelixerRecipe.groovy")], input=json.dumps(cases), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_pipeline_training_recipe():
+    """Each route's helixer-train options, as the pipeline renders them for both recipes and with parameters
+    that win over them; every rendering is parsed by helixer-train's own parser for that route (an option
+    the route does not have fails here), and carries the recipe's values."""
+    import shlex
+
+    from helixer_tools.cli import train
+
+    routes = ("scratch", "whole", "head", "coverage", "resume")
+    cases = [{"name": f"{recipe}/{route}", "params": {"recipe": recipe}, "route": route}
+             for recipe in ("helixer-tools", "guide") for route in routes]
+    cases += [{"name": "override", "route": "coverage",
+               "params": {"recipe": "guide", "learning_rate": 0.003, "hidden_units": "auto", "fresh_head": False,
+                          "class_weights": "[1, 2, 2, 2]", "epochs": 7, "train_args": "--seed 3"}},
+              {"name": "whole ignores head options", "route": "whole",
+               "params": {"hidden_units": "16", "join_at": "last-lstm", "batch_size": 4}},
+              {"name": "unknown recipe", "route": "head", "params": {"recipe": "fast"}}]
+    out = _recipe(cases)
+    weights = "--class-weights 0.7,1.6,1.2,1.2 --transition-weights 1,12,3,1,12,3"
+    for route in routes:  # ours: the guide's weights, the rest helixer-train's route defaults
+        assert out[f"helixer-tools/{route}"] == weights
+    assert out["guide/whole"] == ("--learning-rate 0.0003 --batch-size 8 --val-batch-size 32 --epochs 50 --patience 3 "
+                                  "--checkpoint-metric genic --phase-class-weights 1,1,1,1")
+    assert out["guide/head"] == ("--learning-rate 0.0001 --batch-size 50 --val-batch-size 100 --epochs 100 "
+                                 f"--patience 3 --checkpoint-metric genic {weights} --phase-class-weights 1,1,1,1 "
+                                 "--hidden-units 0 --fresh-head")
+    assert out["guide/coverage"] == ("--learning-rate 0.0001 --batch-size 140 --val-batch-size 280 --patience 3 "
+                                     f"--checkpoint-metric genic {weights} --phase-class-weights 1,1,1,1 "
+                                     "--hidden-units 0 --fresh-head --coverage-norm log --join-at before-last-lstm")
+    assert out["override"] == ("--learning-rate 0.003 --batch-size 140 --val-batch-size 280 --epochs 7 --patience 3 "
+                               "--checkpoint-metric genic --class-weights 1,2,2,2 --transition-weights "
+                               "1,12,3,1,12,3 --phase-class-weights 1,1,1,1 --hidden-units auto --coverage-norm log "
+                               "--join-at before-last-lstm --seed 3")
+    assert out["whole ignores head options"] == f"--batch-size 4 {weights}"
+    assert out["unknown recipe"] == {"error": "--recipe fast: not one of helixer-tools, guide"}
+    parser = train.build_parser()
+    model = {"scratch": [], "resume": ["--checkpoint", "m.h5"]}
+    for name, rendered in out.items():
+        if isinstance(rendered, dict):
+            continue
+        route = next(c["route"] for c in cases if c["name"] == name)
+        # the module quotes nothing: the shell splits ext.args, as here (the guide's bracketed weights with
+        # spaces are rendered as one word)
+        argv = [route, *model.get(route, ["--pretrained", "m.h5"]), "--training", "t.h5", "--validation", "v.h5",
+                "--output", "o.h5", *shlex.split(rendered)]
+        args = parser.parse_args(argv)
+        if name.startswith("guide/") and route in ("head", "coverage"):
+            assert args.learning_rate == 1e-4 and args.fresh_head and args.phase_class_weights == (1, 1, 1, 1)
+        if name.startswith("helixer-tools/"):
+            assert args.learning_rate is None and args.class_weights == (0.7, 1.6, 1.2, 1.2)
+    config = (ROOT / "conf/modules.config").read_text()
+    assert "ext.args = { HelixerRecipe.trainArgs(params, meta.route ?: 'head') }" in config
+    assert "params {\n    recipe = 'guide'\n}" in (ROOT / "conf/guide.config").read_text()
