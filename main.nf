@@ -62,15 +62,24 @@ workflow {
     // the model: a file (--model, --pretrained), or a lineage's released default model, fetched and verified
     def given = params.route == 'annotate' ? params.model : params.pretrained
     def option = params.route == 'annotate' ? '--model' : '--pretrained'
+    def scratch = params.route == 'finetune' && params.method == 'scratch'
     if (given && params.lineage) {
         error "give ${option} or --lineage (a released model), not both"
     }
-    if (!given && !params.lineage) {
+    if (scratch && (given || params.lineage)) {
+        error "--method scratch trains a new network from random weights: drop ${given ? option : '--lineage'}"
+    }
+    if (scratch && params.labels == 'pseudo') {
+        error "--method scratch: pseudolabels need a model to make them; use --labels reference"
+    }
+    if (!given && !params.lineage && !scratch) {
         error "Missing ${option} or --lineage: the model to ${params.route == 'annotate' ? 'annotate with' : 'fine-tune'} " +
             "(an upstream Helixer .h5 or a helixer-train model, or a lineage's released model, e.g. --lineage land_plant)"
     }
-    def model
-    if (params.lineage) {
+    def model = []
+    if (scratch) {
+        log.info "--method scratch: a new network, trained from random weights (helixer-train scratch)"
+    } else if (params.lineage) {
         HELIXER_FETCHMODEL([ id: params.lineage, lineage: params.lineage ],
             params.model_list ? file(params.model_list, checkIfExists: true) : [])
         model = HELIXER_FETCHMODEL.out.model.map { meta, h5 -> h5 }.first()
@@ -96,12 +105,13 @@ workflow {
         } catch (IllegalArgumentException e) {
             error e.message
         }
-        def coverage_method = params.method == 'coverage'
+        // coverage: route 3, and resuming a route 3 model (the pretrained is then that checkpoint)
+        def coverage_method = params.method == 'coverage' || (params.method == 'resume' && params.bams)
         if (coverage_method && missing_bams) {
-            error "--method coverage: no BAMs (--bams) for ${missing_bams.join(', ')}"
+            error "--method ${params.method}: no BAMs (--bams) for ${missing_bams.join(', ')}"
         }
         if (!coverage_method && params.bams) {
-            log.warn "--bams is only read by --method coverage; --method ${params.method} ignores it"
+            log.warn "--bams is only read by --method coverage (and resume); --method ${params.method} ignores it"
         }
         FINETUNE(channel.fromList(sets.training), channel.fromList(sets.validation), channel.fromList(sets.targets),
             channel.fromList(coverage_method ? coverage : no_coverage), channel.fromList(no_coverage),

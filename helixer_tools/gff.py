@@ -120,7 +120,10 @@ def read_rows(path: str | Path, lengths: dict[str, int] | None = None, types: Ty
     rows: list[Row] = []
     fmt = None
     closed = marked = False  # the last line is '###'; the file says its last line will be one
+    declared = False  # a '##gff-version' line: a GFF3 even without features (a model that called no genes)
     for number, line in text_lines(path, "GFF3", complete=complete):
+        if line.startswith("##gff-version"):
+            declared = True
         if line.startswith("###"):
             closed = marked = True
             continue
@@ -180,7 +183,7 @@ def read_rows(path: str | Path, lengths: dict[str, int] | None = None, types: Ty
     if complete and marked and not closed:
         raise UserError(f"{path}: does not end with the closing '###' line its header (or the '###' between its "
                         "genes) promises: cut off (a full disk, an interrupted copy)?")
-    if not rows:
+    if not rows and not declared:
         raise UserError(f"{path}: no features found (is this a GFF3 file?)")
     return rows, fmt or "gff3"
 

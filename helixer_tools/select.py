@@ -129,9 +129,8 @@ def choose(rows: Rows, keep_fraction: float, strata: int = 6) -> Rows:
     if n_keep == 0:
         raise UserError(f"--keep-fraction {keep_fraction} keeps none of the {n} subsequences with labelled bases; "
                         f"raise it to at least {1 / max(n, 1):.3g}")  # none at all: select() says so first
-    if n_keep >= n:
-        raise UserError(f"--keep-fraction {keep_fraction} keeps all {n} subsequences with labelled bases: "
-                        "nothing is filtered; lower it")
+    if keep_fraction >= 1:
+        log.info("--keep-fraction 1: every one of the %d subsequences with labelled bases is kept (no filter)", n)
     # a position key independent of row order: seqid, strand, start
     pos = {i: (rows.seqids[i], int(rows.start_ends[i, 0] > rows.start_ends[i, 1]), int(rows.start_ends[i].min()))
            for i in eligible}

@@ -435,3 +435,22 @@ def test_geenuff_says_nothing_misleading_about_genes_we_mask(tmp_path, capfd):
            "it: pseudogene)" in log and "p1 is a gene without any transcripts. This will not be masked" not in log
     assert "g2 is a gene without any transcripts. This will not be masked" in log + err
     assert "p1" not in err
+
+
+def test_a_gff3_without_genes_is_an_all_intergenic_annotation(tmp_path, capfd):
+    """helixer-post's GFF3 of a model that called no genes is a GFF3 (it says so in its first line): imported
+    as sequences without genes, with a warning; a file with neither a version line nor features is refused."""
+    from helixer_tools.cli import import2geenuff
+    from helixer_tools.gff import END_NOTE
+    from helixer_tools.import2geenuff import error_summary
+
+    (tmp_path / "g.fa").write_text(FASTA)
+    (tmp_path / "none.gff3").write_text(f"##gff-version 3\n##sequence-region chr1 1 400\n{END_NOTE}###\n")
+    capfd.readouterr()
+    argv = ["--fasta", str(tmp_path / "g.fa"), "--species", "Sp", "--log", str(tmp_path / "l.txt")]
+    assert import2geenuff.main(["--gff3", str(tmp_path / "none.gff3"), "--output", str(tmp_path / "g.db"), *argv]) == 0
+    assert "none.gff3: no gene models: every base of" in capfd.readouterr().err
+    assert error_summary(tmp_path / "g.db")["genes"] == 0
+    (tmp_path / "blank.txt").write_text("# nothing here\n")
+    assert import2geenuff.main(["--gff3", str(tmp_path / "blank.txt"), "--output", str(tmp_path / "b.db"), *argv]) == 1
+    assert "blank.txt: no features found (is this a GFF3 file?)" in capfd.readouterr().err

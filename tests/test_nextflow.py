@@ -377,3 +377,24 @@ def test_pipeline_training_recipe():
     config = (ROOT / "conf/modules.config").read_text()
     assert "ext.args = { HelixerRecipe.trainArgs(params, meta.route ?: 'head') }" in config
     assert "params {\n    recipe = 'guide'\n}" in (ROOT / "conf/guide.config").read_text()
+
+
+def test_prediction_has_its_own_subsequence_length():
+    """The guide: predict with subsequences well above the gene length (animals), train at the labels' length.
+    The pipeline's fasta2h5 for labels takes --subsequence_length, the annotating ones
+    --predict_subsequence_length, except the pretrained model's pseudolabel annotation (ranked against the
+    labels by helixer-select, so at their length); both are multiples of 9 in the schema."""
+    config = (ROOT / "conf/modules.config").read_text()
+    labels = re.search(r"withName: '\.\*LABELS:HELIXER_FASTA2H5' \{\s*ext\.args = \{ (.*?) \}\n", config, re.S)
+    assert labels and "params.subsequence_length" in labels.group(1) and "predict" not in labels.group(1)
+    annotate = re.search(r"withName: '\.\*ANNOTATE\.\*:HELIXER_FASTA2H5' \{(.*?)\n    \}", config, re.S).group(1)
+    assert "params.predict_subsequence_length" in annotate
+    assert "ANNOTATE_PRETRAINED" in annotate and "params.labels == 'pseudo'" in annotate
+    # the selectors match the processes as the subworkflows name them
+    finetune = (ROOT / "subworkflows/local/finetune/main.nf").read_text()
+    assert "include { ANNOTATE as ANNOTATE_PRETRAINED }" in finetune.replace("  ", " ").replace("  ", " ")
+    assert "HELIXER_FASTA2H5(" in (ROOT / "subworkflows/local/labels/main.nf").read_text()
+    assert "HELIXER_FASTA2H5(" in (ROOT / "subworkflows/local/annotate/main.nf").read_text()
+    schema = json.loads((ROOT / "nextflow_schema.json").read_text())["$defs"]["annotate_options"]["properties"]
+    for name in ("subsequence_length", "predict_subsequence_length"):
+        assert schema[name]["multipleOf"] == 9 and name in (ROOT / "nextflow.config").read_text()

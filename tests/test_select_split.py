@@ -195,9 +195,16 @@ def test_select_errors(hand_made, capsys):
     base = ["--labels", tmp / "labels.h5", "--output", tmp / "k.h5"]
     assert "keeps none" in error_line(capsys, select_cli, *base, "--predictions", tmp / "pred.h5",
                                       "--keep-fraction", "0.01")
-    with pytest.raises(SystemExit) as e:  # keeping every row is not a selection: a usage error
-        select_cli.main([str(a) for a in base] + ["--predictions", str(tmp / "pred.h5"), "--keep-fraction", "1"])
-    assert e.value.code == 2 and "not a number in (0, 1)" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:  # more than every row is a usage error
+        select_cli.main([str(a) for a in base] + ["--predictions", str(tmp / "pred.h5"), "--keep-fraction", "1.5"])
+    assert e.value.code == 2 and "not a number in (0, 1]" in capsys.readouterr().err
+    # 1: no filter (the guide's advice for good predictions), every labelled row kept and marked as pseudolabels
+    assert select_cli.main([str(a) for a in base] + ["--predictions", str(tmp / "pred.h5"), "--keep-fraction", "1",
+                                                     "-q"]) == 0
+    with h5py.File(tmp / "labels.h5") as src, h5py.File(tmp / "k.h5") as dst:
+        labelled = int((src["data/sample_weights"][:].reshape(len(src["data/sample_weights"]), -1) > 0).any(1).sum())
+        assert dst["data/y"].shape[0] == labelled > 0 and "helixer_tools_pseudolabels" in dst.attrs
+    (tmp / "k.h5").unlink()
     # a row missing in the predictions
     predictions_h5(tmp / "short.h5", y[:-1], se[:-1], seqids[:-1], noise)
     assert "no row for chrB" in error_line(capsys, select_cli, *base, "--predictions", tmp / "short.h5")

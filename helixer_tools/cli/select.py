@@ -39,8 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
                               help="h5 with the kept rows")
     opts = argparse.ArgumentParser(add_help=False)
     g = opts.add_argument_group("selection options")
-    g.add_argument("--keep-fraction", type=common.number(float, 0, 1, low_open=True, high_open=True), default=0.5,
-                   help="share of the subsequences (with labelled bases) to keep")
+    g.add_argument("--keep-fraction", type=common.number(float, 0, 1, low_open=True), default=0.5,
+                   help="share of the subsequences (with labelled bases) to keep; 1 keeps them all, unfiltered (the "
+                        "guide: consider skipping the filter when the predictions are already good), still marked "
+                        "as pseudolabels for helixer-train and with the table and plot")
     g.add_argument("--strata", type=common.number(int, 1, 1000), default=6,
                    help="equal-sized groups by intergenic fraction, each keeping its share")
     common.output_option(g, "--table", metavar="TSV",

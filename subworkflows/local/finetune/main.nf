@@ -3,6 +3,9 @@
  *
  *   method  whole (route 1: retrain the whole network) | head (route 2: frozen network, new final layer)
  *           | coverage (route 3: as head, RNA-seq coverage fed into the new layers; needs BAMs)
+ *           | resume (go on training a model this pipeline tuned: the "pretrained" is that checkpoint; with
+ *           BAMs for a route 3 model) | scratch (a new network from random weights; no pretrained model,
+ *           reference labels; the evaluation then scores the new model alone)
  *   labels  reference: the samplesheet's gene models (GFF3)
  *           pseudo: the guide's chain without a reference: the pretrained model annotates the training
  *           genomes, its gene models become labels (+ coverage), helixer-select keeps the most confident
@@ -33,8 +36,8 @@ workflow FINETUNE {
     ch_targets       // [ meta, fasta, gff3 or [] ]: the genomes the tuned model annotates
     ch_coverage      // [ species, strandedness, bams, bais ] per genome (BAMs for method coverage, else none)
     ch_no_coverage   // [ species, null, [], [] ] per genome
-    pretrained       // path: the model to fine-tune
-    method           // whole | head | coverage
+    pretrained       // path: the model to fine-tune ([] for scratch)
+    method           // whole | head | coverage | resume | scratch
     labels           // reference | pseudo
     has_validation   // boolean: ch_validation has genomes
     chunk_bases      // int: bases per annotate task, about
@@ -72,9 +75,13 @@ workflow FINETUNE {
             ch_held_out = HELIXER_SPLIT.out.validation
         }
     } else {
-        ANNOTATE_PRETRAINED(ch_targets.filter { meta, fasta, gff3 -> gff3 }.map { meta, fasta, gff3 -> [ meta, fasta ] },
-            pretrained, ch_no_coverage, chunk_bases)
-        ch_pretrained_gff3 = ANNOTATE_PRETRAINED.out.gff3
+        if (method == 'scratch') {  // nothing to compare the new network with
+            ch_pretrained_gff3 = channel.empty()
+        } else {
+            ANNOTATE_PRETRAINED(ch_targets.filter { meta, fasta, gff3 -> gff3 }.map { meta, fasta, gff3 -> [ meta, fasta ] },
+                pretrained, ch_no_coverage, chunk_bases)
+            ch_pretrained_gff3 = ANNOTATE_PRETRAINED.out.gff3
+        }
         LABELS(ch_training.mix(ch_validation), ch_coverage)
         ch_labels = LABELS.out.labels.branch { meta, h5 ->
             validation: meta.role == 'validation'
@@ -108,13 +115,19 @@ workflow FINETUNE {
 
     // where a target has gene models: the pretrained and the tuned model side by side, gene level; on a
     // genome that was split, only on its held-out part (the genes inside its validation rows)
+    // (scratch: the new model alone)
+    def ch_compared = method == 'scratch'
+        ? ANNOTATE_TUNED.out.gff3.map { meta, gff3 -> [ meta.id, [ gff3 ] ] }
+        : ch_pretrained_gff3.map { meta, gff3 -> [ meta.id, gff3 ] }
+            .join(ANNOTATE_TUNED.out.gff3.map { meta, gff3 -> [ meta.id, gff3 ] })
+            .map { id, before, after -> [ id, [ before, after ] ] }
+    def names = method == 'scratch' ? [ 'scratch' ] : [ 'pretrained', 'tuned' ]
     HELIXER_EVALUATE(ch_targets.filter { meta, fasta, gff3 -> gff3 }.map { meta, fasta, gff3 -> [ meta.id, meta, gff3 ] }
-        .join(ch_pretrained_gff3.map { meta, gff3 -> [ meta.id, gff3 ] })
-        .join(ANNOTATE_TUNED.out.gff3.map { meta, gff3 -> [ meta.id, gff3 ] })
+        .join(ch_compared)
         .join(ch_held_out.map { meta, h5 -> [ meta.id, h5 ] }, remainder: true)
         .filter { items -> items[1] instanceof Map }  // not the held-out parts of genomes that are not targets
-        .map { id, meta, reference, before, after, regions ->
-            [ meta + [ names: [ 'pretrained', 'tuned' ] ], [], [], reference, [ before, after ], regions ?: [] ]
+        .map { id, meta, reference, predicted, regions ->
+            [ meta + [ names: names ], [], [], reference, predicted, regions ?: [] ]
         })
 
     emit:
