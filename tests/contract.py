@@ -60,6 +60,20 @@ def _data_value(param: ET.Element, value: str):
     return _Dataset(value)
 
 
+class _Cached(str):
+    """A select from a data table as a wrapper's command sees it: the value, and the row's ``fields``, from the
+    test data table (galaxy/test-data/<table>.loc, with ${__HERE__} its folder)."""
+
+    def __new__(cls, value: str, table: str):
+        self = super().__new__(cls, value)
+        loc = ROOT / "galaxy" / "test-data" / f"{table}.loc"
+        columns = ("value", "name", "lineage", "path")  # galaxy/tool_data_table_conf.xml.sample's
+        rows = [line.split("\t") for line in loc.read_text().splitlines() if line and not line.startswith("#")]
+        row = next(r for r in rows if r[0] == value)
+        self.fields = _Node({c: v.replace("${__HERE__}", str(loc.parent)) for c, v in zip(columns, row)})
+        return self
+
+
 def _default(param: ET.Element):
     kind = param.get("type")
     if kind == "select":
@@ -96,6 +110,9 @@ def _values(container: ET.Element, test: ET.Element | None) -> _Node:
                 value = el.get("truevalue", "true") if truthy else el.get("falsevalue", "false")
             if el.get("type") == "data":
                 value = _data_value(el, value or "")
+            options = el.find("options")
+            if options is not None and options.get("from_data_table") and value:
+                value = _Cached(value, options.get("from_data_table"))
             values[name] = value
         elif el.tag == "section":
             values[el.get("name")] = _values(el, given.get(el.get("name")))
@@ -115,6 +132,20 @@ def _values(container: ET.Element, test: ET.Element | None) -> _Node:
     return values
 
 
+def galaxy_xml(command: str) -> Path:
+    """A tool's Galaxy wrapper: galaxy/helixer_<tool>.xml; helixer-fetch-model's is a data manager."""
+    name = f"helixer_{command.removeprefix('helixer-').replace('-', '_')}.xml"
+    return ROOT / "galaxy" / ("data_manager" if command == "helixer-fetch-model" else "") / name
+
+
+class _Output(str):
+    """An output dataset as a wrapper's command sees it: its path, and its folder of extra files."""
+
+    @property
+    def extra_files_path(self) -> str:
+        return self.removesuffix(".dat") + "_files"
+
+
 def galaxy_commands(xml_path: Path) -> list[tuple[int, str]]:
     """The command line Galaxy renders for each <test> of a wrapper (outputs named after themselves)."""
     from galaxy.tool_util.parser import get_tool_source
@@ -123,11 +154,12 @@ def galaxy_commands(xml_path: Path) -> list[tuple[int, str]]:
     source = get_tool_source(str(xml_path))
     root = source.root
     inputs = root.find("inputs")
-    outputs = {d.get("name"): f"/out/{d.get('name')}.dat" for d in root.find("outputs").iter("data")}
+    outputs = {d.get("name"): _Output(f"/out/{d.get('name')}.dat") for d in root.find("outputs").iter("data")}
     commands = []
     for i, test in enumerate(root.find("tests").findall("test")):
         context = dict(_values(inputs, test))
         context.update(outputs)
+        context.update({c.get("name"): f"/config/{c.get('name')}" for c in root.iter("configfile")})
         context["__tool_directory__"] = str(xml_path.parent)
         rendered = fill_template(source.parse_command(), context=context,
                                  python_template_version=source.parse_python_template_version())

@@ -9,12 +9,12 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from contract import (
-    ROOT, console_scripts, galaxy_arguments, galaxy_commands, module_config_args, module_script,
+    ROOT, console_scripts, galaxy_arguments, galaxy_commands, galaxy_xml, module_config_args, module_script,
     parse_command_line, parser_for, render_module_script,
 )
 
 TOOLS = sorted(console_scripts())  # helixer-<tool>
-GALAXY = {cmd: ROOT / "galaxy" / f"helixer_{cmd.removeprefix('helixer-').replace('-', '_')}.xml" for cmd in TOOLS}
+GALAXY = {cmd: galaxy_xml(cmd) for cmd in TOOLS}
 MODULES = {cmd: ROOT / "modules" / "helixer" / cmd.removeprefix("helixer-").replace("-", "") for cmd in TOOLS}
 
 
@@ -36,8 +36,8 @@ def test_every_tool_has_every_layer(command):
     assert (MODULES[command] / "main.nf").exists(), f"no Nextflow module for {command}"
     for name in ("meta.yml", "environment.yml", "tests/main.nf.test"):
         assert (MODULES[command] / name).exists(), f"module of {command} lacks {name}"
-    rows = [line.split("\t")[0] for line in (ROOT / "docker/tools.tsv").read_text().splitlines()]
-    assert tool in rows, f"no container row for {command} in docker/tools.tsv"
+    rows = [line.split("\t")[0] for line in (ROOT / "tools/tools.tsv").read_text().splitlines()]
+    assert tool in rows, f"no container row for {command} in tools/tools.tsv"
 
 
 @pytest.mark.parametrize("command", TOOLS)
@@ -93,7 +93,8 @@ def test_module_script_parses_with_cli(command):
               "predictions_h5": "predictions.h5", "map_arg": "--rename-map sample.rename_map.tsv",
               "base_args": "--labels labels.h5 --predictions a.h5 b.h5 --plot sample.evaluation.png",
               "gene_args": "--reference ref.gff3 --gff3 a.gff3 b.gff3", "names_arg": "--names pretrained tuned",
-              "regions_arg": "--regions validation_data.h5"}
+              "regions_arg": "--regions validation_data.h5", "which": "--lineage land_plant",
+              "list": "--model-list model_list.csv"}
     name, args = parse_command_line(render_module_script(module_script(main_nf), values))
     assert name == command
     assert args.threads == 3

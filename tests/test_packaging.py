@@ -12,11 +12,11 @@ import jinja2
 import pytest
 import yaml
 
-from contract import ROOT, console_scripts
+from contract import ROOT, console_scripts, galaxy_xml
 from helixer_tools import __version__
 
-DOCKERFILE = ROOT / "docker/Dockerfile"
-TOOLS_TSV = ROOT / "docker/tools.tsv"
+DOCKERFILE = ROOT / "tools/Dockerfile"
+TOOLS_TSV = ROOT / "tools/tools.tsv"
 
 
 def render_recipe(name: str = "helixer-tools") -> dict:
@@ -104,7 +104,7 @@ def _container_rows() -> dict[str, tuple[list[str], list[str]]]:
 
 
 def test_container_packages_cover_the_recipe_outputs():
-    """docker/tools.tsv names, for each tool, every run requirement of its recipe output (pinned)."""
+    """tools/tools.tsv names, for each tool, every run requirement of its recipe output (pinned)."""
     rows = _container_rows()
     outputs = {o["name"]: o for o in render_recipe()["outputs"]}
     assert sorted(rows) == sorted(c.removeprefix("helixer-") for c in console_scripts())
@@ -139,7 +139,7 @@ def test_dockerfile_build_step_installs_the_tools_packages(tool, tmp_path):
     assert lines[-1] == f"env-execute helixer-{tool} --version"
 
 
-@pytest.mark.parametrize("tool,message", [("", "set --build-arg TOOL="), ("nope", "TOOL=nope is not in docker/tools.tsv")])
+@pytest.mark.parametrize("tool,message", [("", "set --build-arg TOOL="), ("nope", "TOOL=nope is not in tools/tools.tsv")])
 def test_dockerfile_build_step_refuses_a_missing_or_unknown_tool(tool, message, tmp_path):
     run = re.search(r"^RUN (.*?[^\\])$", DOCKERFILE.read_text(), re.S | re.M).group(1).replace("\\\n", "")
     proc = subprocess.run(["sh", "-c", run.replace("/opt/create-env/env-execute", "false").replace("/src", str(ROOT))],
@@ -160,8 +160,7 @@ def test_galaxy_requirements_name_the_tools_recipe_output():
     outputs = {o["name"] for o in render_recipe()["outputs"]}
     for command in console_scripts():
         tool = command.removeprefix("helixer-")
-        folder = ROOT / "galaxy" / ("data_manager" if tool == "fetch-model" else "")  # fetch-model: a data manager
-        xml = folder / f"helixer_{tool.replace('-', '_')}.xml"
+        xml = galaxy_xml(command)
         requirements = get_tool_source(str(xml)).parse_requirements()[0]
         names = [(r.name, r.version) for r in requirements]
         assert (f"helixer-tools-{tool}", __version__) in names, (xml.name, names)
