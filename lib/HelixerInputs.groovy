@@ -24,7 +24,8 @@ class HelixerInputs {
 
     /**
      * RNA-seq per genome, [ species, strandedness, bams, bais ], in the genomes' order; [ species, null, [], [] ]
-     * for a genome without BAMs. bamRows: [ meta(species, strandedness), bam ]; indexOf: bam -> its index or null.
+     * for a genome without BAMs. strandedness: one kind, or, for a genome with libraries of several kinds, a
+     * list with each BAM's (HELIXER_ADDCOVERAGE adds each run of one kind in its own step, appended). bamRows: [ meta(species, strandedness), bam ]; indexOf: bam -> its index or null.
      */
     static List coverage(List genomes, List bamRows, Closure indexOf) {
         def species = genomes.collect { it[0].species }
@@ -34,11 +35,10 @@ class HelixerInputs {
         }
         species.collect { sp ->
             def rows = bamRows.findAll { it[0].species == sp }
-            def strands = rows.collect { it[0].strandedness ?: 'reverse' }.unique()
-            if (strands.size() > 1) {
-                throw new IllegalArgumentException("--bams: the BAMs of ${sp} are of different strandedness " +
-                    "(${strands.join(', ')}); a coverage model reads one kind of library per genome")
-            }
+            // one kind for all the genome's BAMs, or one per BAM: each run of one kind is added in its own step
+            // and appended (the guide runs add_ngs_coverage once per strandedness)
+            def kinds = rows.collect { it[0].strandedness ?: 'reverse' }
+            def strands = kinds.unique(false).size() > 1 ? [ kinds ] : kinds.unique(false)
             def bams = rows.collect { it[1] }
             def bais = bams.collect { bam ->
                 def index = indexOf(bam)

@@ -94,7 +94,8 @@ def test_module_script_parses_with_cli(command):
               "base_args": "--labels labels.h5 --predictions a.h5 b.h5 --plot sample.evaluation.png",
               "gene_args": "--reference ref.gff3 --gff3 a.gff3 b.gff3", "names_arg": "--names pretrained tuned",
               "regions_arg": "--regions validation_data.h5", "which": "--lineage land_plant",
-              "list": "--model-list model_list.csv"}
+              "list": "--model-list model_list.csv", "bams_first": "a.bam b.bam", "output_first": "sample.coverage.h5",
+              "appended": ""}
     name, args = parse_command_line(render_module_script(module_script(main_nf), values))
     assert name == command
     assert args.threads == 3

@@ -76,3 +76,22 @@ def test_a_wrong_emit_is_caught(tmp_path):
     main = module / "main.nf"
     main.write_text(main.read_text().replace('path("*.rename_map.tsv")', 'path("*.renamed.tsv")'))
     assert _run(module, 0, tmp_path / "work") == ["*.renamed.tsv"]
+
+
+def test_add_coverage_appends_one_run_per_strandedness(tmp_path):
+    """A genome with libraries of two kinds (meta.strandedness one per BAM): the module adds each run of one
+    kind in its own helixer-add-coverage step, appended, as the guide runs add_ngs_coverage once per
+    strandedness; the columns keep the BAMs' order and the intermediate file is gone."""
+    import h5py
+
+    module = ROOT / "modules/helixer/addcoverage"
+    rendered = _render(module)
+    index = next(i for i, t in enumerate(rendered["tests"]) if "two strandedness groups" in t["test"])
+    assert rendered["tests"][index]["script"].count("helixer-add-coverage") == 2
+    work = tmp_path / "work"
+    assert _run(module, index, work) == []
+    with h5py.File(work / "micromonas.coverage.h5") as f:
+        described = json.loads(f["evaluation/rnaseq_coverage"].attrs["helixer_tools_columns"])
+    assert [d["strandedness"] for d in described] == ["second", "unstranded"]
+    assert [d["name"] for d in described] == ["micromonas_small.rnaseq.bam", "micromonas_small.half.bam"]
+    assert not list(work.glob("*.part*.h5"))

@@ -298,7 +298,9 @@ def test_pipeline_inputs():
                                ["Aly", None, [], []], ["Cru", "forward", ["c1.bam"], ["c1.bam.csi"]],
                                ["Bra", None, [], []]]
     assert out["unknown species"] == {"error": "--bams: species Cru not among the genomes (Ath)"}
-    assert out["mixed strandedness"]["error"].startswith("--bams: the BAMs of Ath are of different strandedness (reverse, unstranded)")
+    # libraries of several kinds for one genome: each BAM's kind, in order (added a run of one kind at a time)
+    assert out["mixed strandedness"][0] == ["Ath", ["reverse", "reverse", "unstranded"], ["a1.bam", "a2.bam", "a3.bam"],
+                                            ["a1.bam.bai", "a2.bai", "a3.bam.bai"]]
     assert out["no index"] == {"error": "a2.bam: no index (.bai or .csi) beside it: samtools index a2.bam"}
     assert out["without bams"] == ["Cru"]
     assert out["no coverage"] == [["Ath", None, [], []], ["Aly", None, [], []]]

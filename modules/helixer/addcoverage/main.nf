@@ -22,18 +22,38 @@ process HELIXER_ADDCOVERAGE {
     def prefix = task.ext.prefix ?: "${meta.id}"
     // nf-core/rnaseq's vocabulary: 'reverse' = dUTP / TruSeq Stranded = the second read is sense
     def strand_flags = [reverse: '--second-read-is-sense-strand', forward: '--first-read-is-sense-strand', unstranded: '--unstranded']
-    def strand_flag = strand_flags[meta.strandedness ?: 'reverse']
-    if (!strand_flag) {
-        error "HELIXER_ADDCOVERAGE: meta.strandedness must be one of ${strand_flags.keySet()}, not '${meta.strandedness}'"
+    // meta.strandedness: one kind for all BAMs, or a list, one per BAM: the guide adds the coverage of each
+    // strandedness in its own run, appended; here each run of consecutive BAMs of one kind, in BAM order
+    def bam_list = (bams instanceof java.nio.file.Path || bams instanceof CharSequence) ? [ bams ] : bams.collect { it }
+    def kinds = meta.strandedness instanceof List ? meta.strandedness : [ meta.strandedness ?: 'reverse' ] * bam_list.size()
+    if (kinds.size() != bam_list.size()) {
+        error "HELIXER_ADDCOVERAGE: meta.strandedness names ${kinds.size()} kinds for ${bam_list.size()} BAMs"
     }
+    def unknown = kinds.findAll { !strand_flags[it] }
+    if (unknown) {
+        error "HELIXER_ADDCOVERAGE: meta.strandedness must be one of ${strand_flags.keySet()}, not '${unknown[0]}'"
+    }
+    def runs = []
+    bam_list.eachWithIndex { bam, i ->
+        if (runs && runs[-1].kind == kinds[i]) { runs[-1].bams << bam } else { runs << [ kind: kinds[i], bams: [ bam ] ] }
+    }
+    def part = { int i -> i == runs.size() ? "${prefix}.coverage.h5" : "${prefix}.part${i}.h5" }
+    def bams_first = runs[0].bams.join(' ')
+    def strand_flag = strand_flags[runs[0].kind]
+    def output_first = part(1)
+    // the other runs, each appending its columns to the file before it
+    def appended = runs.size() == 1 ? '' : (1..<runs.size()).collect { i ->
+        " && helixer-add-coverage --h5 ${part(i)} --bam ${runs[i].bams.join(' ')} ${strand_flags[runs[i].kind]} " +
+            "--output ${part(i + 1)} --threads ${task.cpus} ${args}"
+    }.join('') + " && rm -f ${prefix}.part*.h5"
     """
     helixer-add-coverage \\
         --h5 ${h5} \\
-        --bam ${bams} \\
+        --bam ${bams_first} \\
         ${strand_flag} \\
-        --output ${prefix}.coverage.h5 \\
+        --output ${output_first} \\
         --threads ${task.cpus} \\
-        ${args}
+        ${args}${appended}
     """
 
     stub:
