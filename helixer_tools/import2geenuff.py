@@ -198,8 +198,6 @@ def summary_rows(canon: Canonical, counts: dict[str, int], masked: tuple[int, in
     rows += [("dropped", t, why, n) for (t, why), n in sorted(canon.dropped.items())]
     rows += [("added", t, why, n) for (t, why), n in sorted(canon.added.items())]
     rows += [("renamed", t, why, n) for (t, why), n in sorted(canon.renamed.items())]
-    if not canon.lines:
-        log.warning("%s: no gene models: every base of %s is labelled intergenic", gff3, fasta)
     if canon.utr_disagreements:
         rows.append(("checked", "UTR", "transcripts whose UTR rows differ from exon minus CDS", canon.utr_disagreements))
     rows += [("database", "gene", "genes", counts.get("genes", 0)),
@@ -236,8 +234,6 @@ def import_to_geenuff(
     log.info("%s: %d sequences; %s (%s): %d rows, %d genes, %d transcripts%s", fasta, len(records), gff3,
              canon.format.upper(), sum(canon.input_types.values()), canon.genes, canon.transcripts,
              ("; " + ", ".join(changes)) if changes else "")
-    if not canon.lines:
-        log.warning("%s: no gene models: every base of %s is labelled intergenic", gff3, fasta)
     if canon.utr_disagreements:
         log.warning("%s: %d transcripts have UTR rows that differ from exon minus CDS; GeenuFF uses exon and CDS",
                     gff3, canon.utr_disagreements)

@@ -449,7 +449,7 @@ def test_a_gff3_without_genes_is_an_all_intergenic_annotation(tmp_path, capfd):
     capfd.readouterr()
     argv = ["--fasta", str(tmp_path / "g.fa"), "--species", "Sp", "--log", str(tmp_path / "l.txt")]
     assert import2geenuff.main(["--gff3", str(tmp_path / "none.gff3"), "--output", str(tmp_path / "g.db"), *argv]) == 0
-    assert "none.gff3: no gene models: every base of" in capfd.readouterr().err
+    assert "none.gff3: no genes imported: the labels will be all intergenic" in capfd.readouterr().err
     assert error_summary(tmp_path / "g.db")["genes"] == 0
     (tmp_path / "blank.txt").write_text("# nothing here\n")
     assert import2geenuff.main(["--gff3", str(tmp_path / "blank.txt"), "--output", str(tmp_path / "b.db"), *argv]) == 1
