@@ -87,15 +87,13 @@ def read_gff3(path: str | Path) -> Annotation:
     if fmt == "gtf":
         rows = from_gtf(path, rows, Counter())
     linked = link(path, rows)
-    parent_of = {id(k): r for r in rows for k in r.children}
-    parent_of.update({id(k): g for g in linked.roots for k in g.children})  # genes made for transcripts
     genes: dict[int, Gene] = {}  # id(gene row) -> Gene, in the order of their first coding transcript
     masked: dict[int, bool] = {}
     for r in rows:
         kids = r.children
         if not linked.roles.transcript(r) or (r.ftype != "mRNA" and not any(k.ftype == "CDS" for k in kids)):
             continue
-        gene_row = parent_of[id(r)]
+        gene_row = r.parent
         if id(gene_row) not in masked:
             masked[id(gene_row)] = bool(mask_reason(gene_row))
         if masked[id(gene_row)]:

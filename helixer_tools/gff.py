@@ -73,6 +73,7 @@ class Row:
     attrs: dict[str, str]  # GFF3: values as written (escaped); GTF: values as meant
     text: str | None  # the original line; None for rows made or changed here (written from the columns)
     children: list["Row"] = field(default_factory=list)
+    parent: "Row | None" = None  # set by link(): the row of its (last) Parent; a transcript has one
     gtf: bool = False
     read_as: str = ""  # the type as the file wrote it, where it was a synonym (TYPE_SYNONYMS)
 
@@ -157,11 +158,9 @@ def read_rows(path: str | Path, lengths: dict[str, int] | None = None, types: Ty
         if phase not in (".", "0", "1", "2"):
             raise UserError(f"{path}: line {number}: phase {phase!r} is not '.', 0, 1 or 2")
         a, b = int(start), int(end)
-        if lengths is None:
-            pass
-        elif seqid not in lengths:
+        if lengths is not None and seqid not in lengths:
             raise UserError(f"{path}: line {number}: sequence {seqid!r} is not in the FASTA")
-        elif b > lengths[seqid]:
+        if lengths is not None and b > lengths[seqid]:
             raise UserError(f"{path}: line {number}: {ftype} ends at {b}, past the end of {seqid} "
                             f"({lengths[seqid]} bp in the FASTA); is this the annotation of another assembly?")
         if kind == "gtf":
@@ -429,6 +428,7 @@ def link(path, rows: list[Row], types: Types | None = None) -> Linked:
                         added["gene", "for transcripts without one"] += 1
                     gene.start, gene.end = min(gene.start, r.start), max(gene.end, r.end)
                     gene.children.append(r)
+                    r.parent = gene
                     r.parents, r.text = (gene_id,), None  # written anew, with its Parent
                     continue
             else:
@@ -447,6 +447,7 @@ def link(path, rows: list[Row], types: Types | None = None) -> Linked:
                 raise UserError(f"{path}: line {r.line}: {what} ({r.seqid}:{r.start}-{r.end}) lies outside its "
                                 f"parent {p.ftype} {parent!r} ({p.seqid}:{p0}-{p1}, line {p.line})")
             p.children.append(r)
+            r.parent = p
     reached, stack = set(), list(roots)
     while stack:
         r = stack.pop()

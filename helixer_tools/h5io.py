@@ -181,6 +181,18 @@ def copy_dataset(src: h5py.Dataset, dst_file: h5py.File, name: str | None = None
 PSEUDOLABELS_ATTR = "helixer_tools_pseudolabels"
 
 
+def has_pseudolabels(paths: Sequence[str | Path]) -> bool:
+    """Whether any of the h5 files holds pseudolabels (False for a file that cannot be read: its reader says why)."""
+    for path in paths:
+        try:
+            with h5py.File(path, "r") as f:
+                if PSEUDOLABELS_ATTR in f.attrs:
+                    return True
+        except OSError:
+            pass
+    return False
+
+
 def copy_rows(src_path: str | Path, dst_path: str | Path, rows: Sequence[int], tool: str, argv: Sequence[str],
               inputs: dict[str, str] | None = None, attrs: dict[str, str] | None = None) -> None:
     """Write a new h5 with only ``rows`` of ``src_path`` (e.g. a training/validation split), atomically.

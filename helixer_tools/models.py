@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
+from .atomic import atomic_path
 from .errors import UserError
 
 log = logging.getLogger("helixer_tools")
@@ -160,21 +161,13 @@ def load_model_list(source: str, models_dir: str | Path, refresh: bool = True) -
             log.warning("%s; using the model list cached at %s", _unreachable(source, e), cached)
         else:
             models = parse_model_list(text, source)
-            _write_whole(cached, text.encode())
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(cached) as tmp:  # kept with the run's other outputs, whole or not at all
+                tmp.write_text(text)
             return models, source
     if not cached.is_file():
         raise UserError(f"no model list is cached at {cached}; run once online (or give --model-list FILE)")
     return parse_model_list(cached.read_text(encoding="utf-8-sig"), str(cached)), str(cached)
-
-
-def _write_whole(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def lineages(models: Iterable[Model]) -> list[str]:

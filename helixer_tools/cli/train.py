@@ -259,52 +259,25 @@ def _files(args: argparse.Namespace) -> tuple[list[str], list[str]]:
     return args.training, args.validation
 
 
-def _route_learning_rate(args: argparse.Namespace, training: list[str]) -> None:
-    """The learning rate a route sets for itself when the user gives none (docs/benchmarks.md), said in the log."""
-    from ..spec import PSEUDOLABEL_LEARNING_RATE, ROUTE_LEARNING_RATES
+def _route_learning_rate(args: argparse.Namespace, training: list[str], spec) -> None:
+    """The learning rate a route sets for itself when the user gives none (docs/benchmarks.md), said in the log;
+    a resumed checkpoint's own, as its ``spec`` records it."""
+    from ..h5io import has_pseudolabels
+    from ..spec import PSEUDOLABEL_LEARNING_RATE, ROUTE_LEARNING_RATES, UPSTREAM_LEARNING_RATE
 
     if args.learning_rate is not None:
         return
     if args.route == "resume":
-        args.learning_rate, why = _recorded_learning_rate(args.checkpoint)
-    elif args.route == "head" and _pseudolabels(training):
+        rate = spec.provenance.get("training_options", {}).get("learning_rate")
+        args.learning_rate, why = (float(rate), "the checkpoint's own") if isinstance(rate, (int, float)) and rate > 0 \
+            else (UPSTREAM_LEARNING_RATE, "upstream's default; the checkpoint does not record one")
+    elif args.route == "head" and has_pseudolabels(training):
         args.learning_rate, why = PSEUDOLABEL_LEARNING_RATE, "the head route's on pseudolabels"
     else:
         args.learning_rate, why = ROUTE_LEARNING_RATES[args.route], f"the {args.route} route's"
         if args.route in ("scratch", "whole"):
             why += ", upstream's default"
     common.log.info("learning rate %g (%s; --learning-rate sets another)", args.learning_rate, why)
-
-
-def _pseudolabels(paths: list[str]) -> bool:
-    import h5py
-
-    from ..h5io import PSEUDOLABELS_ATTR
-
-    for path in paths:
-        try:
-            with h5py.File(path, "r") as f:
-                if PSEUDOLABELS_ATTR in f.attrs:
-                    return True
-        except OSError:
-            return False  # the training data reader names the problem
-    return False
-
-
-def _recorded_learning_rate(checkpoint: str) -> tuple[float, str]:
-    """The learning rate a helixer-train checkpoint was trained with; upstream's default for other files."""
-    from ..spec import UPSTREAM_LEARNING_RATE
-
-    try:
-        from .. import checkpoints
-
-        spec, _ = checkpoints.read(checkpoint)
-        rate = spec.provenance.get("training_options", {}).get("learning_rate")
-    except Exception:  # noqa: BLE001 -- resume_spec names an unreadable checkpoint
-        rate = None
-    if isinstance(rate, (int, float)) and rate > 0:
-        return float(rate), "the checkpoint's own"
-    return UPSTREAM_LEARNING_RATE, "upstream's default; the checkpoint does not record one"
 
 
 def _run(args: argparse.Namespace, argv: list[str]) -> None:
@@ -330,7 +303,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> None:
                                         args.dataset_prefix, args.fresh_head, validation, args.threads)
     else:
         spec, weights = T.resume_spec(args.checkpoint, args.head_only, args.coverage_norm)
-    _route_learning_rate(args, training)
+    _route_learning_rate(args, training, spec)
     opts = T.TrainOptions(epochs=args.epochs, batch_size=args.batch_size, val_batch_size=args.val_batch_size,
                           learning_rate=args.learning_rate, optimizer=args.optimizer, weight_decay=args.weight_decay,
                           clip_norm=args.clip_norm, patience=args.patience, check_every=args.check_every,
