@@ -149,25 +149,30 @@ class _Output(str):
 def galaxy_commands(xml_path: Path) -> list[tuple[int, str]]:
     """The command line Galaxy renders for each <test> of a wrapper (outputs named after themselves)."""
     from galaxy.tool_util.parser import get_tool_source
-    from galaxy.util.template import fill_template
 
     source = get_tool_source(str(xml_path))
+    return [(i, galaxy_command(xml_path, test, source))
+            for i, test in enumerate(source.root.find("tests").findall("test"))]
+
+
+def galaxy_command(xml_path: Path, test: ET.Element, source=None) -> str:
+    """The command line Galaxy renders for one <test>-shaped element of a wrapper (outputs named after
+    themselves): a wrapper's own test, or one built from a workflow step's state."""
+    from galaxy.tool_util.parser import get_tool_source
+    from galaxy.util.template import fill_template
+
+    source = source or get_tool_source(str(xml_path))
     root = source.root
-    inputs = root.find("inputs")
-    outputs = {d.get("name"): _Output(f"/out/{d.get('name')}.dat") for d in root.find("outputs").iter("data")}
-    commands = []
-    for i, test in enumerate(root.find("tests").findall("test")):
-        context = dict(_values(inputs, test))
-        context.update(outputs)
-        context.update({c.get("name"): f"/config/{c.get('name')}" for c in root.iter("configfile")})
-        context["__tool_directory__"] = str(xml_path.parent)
-        rendered = fill_template(source.parse_command(), context=context,
-                                 python_template_version=source.parse_python_template_version())
-        rendered = rendered.replace("\\${GALAXY_SLOTS:-1}", "4").replace("${GALAXY_SLOTS:-1}", "4")
-        # the tool's own command in a chain such as "ln -s ... && helixer-x ..."
-        parts = [p.strip() for p in " ".join(rendered.split()).split("&&")]
-        commands.append((i, next(p for p in parts if p.startswith("helixer-"))))
-    return commands
+    context = dict(_values(root.find("inputs"), test))
+    context.update({d.get("name"): _Output(f"/out/{d.get('name')}.dat") for d in root.find("outputs").iter("data")})
+    context.update({c.get("name"): f"/config/{c.get('name')}" for c in root.iter("configfile")})
+    context["__tool_directory__"] = str(xml_path.parent)
+    rendered = fill_template(source.parse_command(), context=context,
+                             python_template_version=source.parse_python_template_version())
+    rendered = rendered.replace("\\${GALAXY_SLOTS:-1}", "4").replace("${GALAXY_SLOTS:-1}", "4")
+    # the tool's own command in a chain such as "ln -s ... && helixer-x ..."
+    parts = [p.strip() for p in " ".join(rendered.split()).split("&&")]
+    return next(p for p in parts if p.startswith("helixer-"))
 
 
 def galaxy_arguments(xml_path: Path) -> list[str]:

@@ -9,8 +9,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from contract import (
-    ROOT, console_scripts, galaxy_arguments, galaxy_commands, galaxy_xml, module_config_args, module_script,
-    parse_command_line, parser_for, render_module_script,
+    ROOT, console_scripts, galaxy_arguments, galaxy_command, galaxy_commands, galaxy_xml, module_config_args,
+    module_script, parse_command_line, parser_for, render_module_script,
 )
 
 TOOLS = sorted(console_scripts())  # helixer-<tool>
@@ -68,6 +68,39 @@ def test_galaxy_command_parses_with_cli(command, case):
     discovered = {d.get("directory") for d in ET.parse(GALAXY[command]).getroot().iter("discover_datasets")}
     # a Galaxy output dataset, or a file in a folder the wrapper collects outputs from
     assert "/out/" in output or output.split("/")[0] in discovered - {None}, output
+
+
+def _train_steps():
+    import json
+
+    for ga in sorted(ROOT.glob("workflows/*/*.ga")):
+        steps = json.loads(ga.read_text())["steps"].values()
+        routes = next(json.loads(s["tool_state"])["restrictions"] for s in steps if s["label"] == "Route"
+                      ) if any(s["label"] == "Route" for s in steps) else []
+        for step in steps:
+            if step.get("tool_id") == "helixer_train":
+                yield ga.parent.name, json.loads(step["tool_state"]), step["input_connections"], routes
+
+
+@pytest.mark.parametrize("workflow,state,connections,routes", [pytest.param(*t, id=t[0]) for t in _train_steps()])
+def test_workflow_train_step_carries_the_recipe(workflow, state, connections, routes):
+    """Each route a fine-tune workflow offers renders, through the train wrapper, into a helixer-train command
+    with the fine-tuning guide's class and transition weights (the recipe the workflows promise)."""
+    assert routes and "route|route" in connections and "route|model_source|pretrained" in connections
+    for route in routes:
+        test = ET.Element("test")
+        cond = ET.SubElement(test, "conditional", name="route")
+        ET.SubElement(cond, "param", name="route", value=route)
+        ET.SubElement(ET.SubElement(cond, "conditional", name="model_source"), "param", name="pretrained", value="pretrained.h5")
+        for name in ("training", "validation"):
+            ET.SubElement(test, "param", name=name, value=f"{name}.h5")
+        section = ET.SubElement(test, "section", name="optimisation")
+        for key, value in state["optimisation"].items():
+            ET.SubElement(section, "param", name=key, value=str(value))
+        name, args = parse_command_line(galaxy_command(GALAXY["helixer-train"], test))
+        assert (name, args.route, args.pretrained) == ("helixer-train", route, "pretrained.h5")
+        assert list(args.class_weights) == [0.7, 1.6, 1.2, 1.2] and list(args.transition_weights) == [1, 12, 3, 1, 12, 3]
+        assert args.learning_rate is None  # the route's own recipe (helixer-train's ROUTE_LEARNING_RATES)
 
 
 def test_galaxy_fasta2h5_renders_test_values():

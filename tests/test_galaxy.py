@@ -81,8 +81,9 @@ def test_wrapper_test_passes_in_galaxy(galaxy_results, tool_id, index):
 
 
 def test_workflows_in_iwc_layout():
-    assert [w.name for w in WORKFLOWS] == ["helixer-annotate", "helixer-finetune-pseudolabels",
-                                           "helixer-finetune-reference"]
+    assert [w.name for w in WORKFLOWS] == ["helixer-annotate", "helixer-annotate-released", "helixer-annotate-rnaseq",
+                                           "helixer-finetune-pseudolabels", "helixer-finetune-pseudolabels-without-rnaseq",
+                                           "helixer-finetune-reference", "helixer-finetune-reference-without-rnaseq"]
     for w in WORKFLOWS:
         names = {p.name for p in w.iterdir()}
         assert {f"{w.name}.ga", f"{w.name}-tests.yml", "README.md", "CHANGELOG.md", ".dockstore.yml"} <= names, w

@@ -85,3 +85,29 @@ def test_what_the_guide_names_exists():
             "recipe", "learning_rate"} <= pipeline
     assert pipeline <= params | {"input", "genome", "gff3", "species", "route", "model", "pretrained"}, pipeline - params
     assert "profiles" in (ROOT / "nextflow.config").read_text() and (ROOT / "conf/guide.config").is_file()
+
+
+def test_every_guide_step_has_a_tested_galaxy_form_and_a_pipeline_form():
+    """Each numbered step names its Galaxy tools or workflows, every one of which is run in the test Galaxy
+    by its own tests (test_galaxy.py: a wrapper's <test>s, a workflow's <name>-tests.yml), and its pipeline
+    parameters, which test_pipeline_training_recipe and the module script tests render."""
+    import xml.etree.ElementTree as ET
+
+    import yaml
+
+    steps = re.split(r"^## (?=\d)", GUIDE.read_text(), flags=re.M)[1:]
+    assert len(steps) >= 8, "the guide's steps 0-7"
+    for step in steps:
+        title = step.splitlines()[0]
+        galaxy = re.search(r"^- \*\*Galaxy\*\*:(.*?)(?=^- \*\*|^#|\Z)", step, flags=re.M | re.S)
+        pipeline = re.search(r"^- \*\*Pipeline\*\*:(.*?)(?=^- \*\*|^#|\Z)", step, flags=re.M | re.S)
+        assert galaxy and pipeline, f"step {title!r} lacks its Galaxy or pipeline form"
+        tools = re.findall(r"`(helixer_[a-z0-9_]+)`", galaxy.group(1))
+        workflows = re.findall(r"\*(helixer-[a-z-]+)\*", galaxy.group(1))
+        assert tools or workflows, title
+        for tool in tools:
+            xml = ROOT / "galaxy" / ("data_manager" if tool == "helixer_fetch_model" else "") / f"{tool}.xml"
+            assert ET.parse(xml).getroot().find("tests").findall("test"), tool
+        for workflow in workflows:
+            assert yaml.safe_load((ROOT / "workflows" / workflow / f"{workflow}-tests.yml").read_text()), workflow
+        assert re.search(r"`--[a-z_]+|-profile|`nextflow", pipeline.group(1)), title
