@@ -36,7 +36,7 @@ from .bam import BamInfo, inspect, read_index
 from .coverage import STRANDEDNESS, TRACKS, RegionCounts, count_region, count_sequences
 from .errors import UserError
 from .h5io import (
-    DEFAULT_GZIP_LEVEL, Encoder, H5Writer, RowDataset, RowsOf, copy_dataset, grouped, read_all, rows_by_sequence,
+    DEFAULT_GZIP_LEVEL, Encoder, H5Writer, RowDataset, RowsOf, copy_dataset, grouped, h5file, read_all, rows_by_sequence,
     run_ordered,
 )
 from .progress import Progress
@@ -213,7 +213,7 @@ _LABELS: dict[str, h5py.Dataset] = {}  # per process: a draft assembly has a reg
 def _labels(path: str) -> h5py.Dataset:
     """``data/y`` of the input, opened once per process."""
     if path not in _LABELS:
-        _LABELS[path] = h5py.File(path, "r")["data/y"]
+        _LABELS[path] = h5file(path, "r")["data/y"]
     return _LABELS[path]
 
 
@@ -292,7 +292,7 @@ def _worker_signals() -> None:
 def _add_coverage(h5_in, bams, output, strandedness, prefix, species, bam_indexes, compression, compression_level,
                   threads, argv, progress, region_bp, pool) -> list[Column]:
     try:
-        src = h5py.File(h5_in, "r")
+        src = h5file(h5_in, "r")
     except OSError as e:
         raise UserError(f"{h5_in}: cannot open as h5: {e}") from None
     with src:

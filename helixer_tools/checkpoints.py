@@ -29,7 +29,7 @@ import numpy as np
 
 from . import __version__
 from .atomic import atomic_path
-from .h5io import new_small_h5
+from .h5io import h5file, new_small_h5
 from .errors import UserError
 from .spec import Coverage, Head, ModelSpec, Trunk
 
@@ -64,7 +64,7 @@ def read(path: str | Path) -> tuple[ModelSpec, dict[str, list[np.ndarray]]]:
     """The spec and weights of a checkpoint: ours, or upstream Helixer's (Keras 2 HDF5)."""
     path = str(path)
     try:
-        f = h5py.File(path, "r")
+        f = h5file(path, "r")
     except FileNotFoundError:
         raise UserError(f"{path}: no such model file") from None
     except OSError:

@@ -34,7 +34,7 @@ from . import __version__
 from . import checkpoints
 from . import model as M
 from .atomic import atomic_path
-from .h5io import new_small_h5
+from .h5io import h5file, new_small_h5
 from .errors import UserError
 from .checkpoints import output_names
 from .spec import ModelSpec
@@ -299,7 +299,7 @@ def _own_companion(path: Path, output: Path) -> bool:
     if not path.exists():
         return True
     try:
-        with h5py.File(path, "r") as f:
+        with h5file(path, "r") as f:
             role = f.attrs.get(ROLE_ATTR, "")
     except OSError:
         return False

@@ -31,7 +31,7 @@ from .errors import UserError
 from .geenuff_db import Coordinate, GeenuffDB
 from .h5io import (
     DEFAULT_GZIP_LEVEL, DEFAULT_SUBSEQUENCE_LENGTH, SEQID_BYTES, SPECIES_BYTES, H5Writer, RowDataset, check_name,
-    check_same_genome, check_subsequence_length, digests_of, grouped, layout, per_row, read_all, rows_by_sequence,
+    check_same_genome, check_subsequence_length, digests_of, grouped, h5file, layout, per_row, read_all, rows_by_sequence,
     run_ordered, start_ends, write_digests,
 )
 from .labels import StrandFeatures, StrandLabels, label_window, split_points
@@ -178,7 +178,7 @@ def geenuff_to_h5(
     try:
         if h5_in is not None:
             try:
-                src = h5py.File(h5_in, "r")
+                src = h5file(h5_in, "r")
             except OSError as e:
                 raise UserError(f"{h5_in}: cannot open as h5: {e}") from None
             for key in ("data/X", "data/seqids", "data/species", "data/start_ends"):

@@ -20,6 +20,8 @@ from .labels import ERROR, ERROR_TYPES, FEATURE_KINDS, StrandFeatures
 _TABLES = {"genome", "coordinate", "feature", "transcript", "transcript_piece", "super_locus",
            "association_transcript_piece_to_feature"}
 
+FETCH_ROWS = 65536  # feature rows fetched from the database at a time
+
 _FEATURES = """
 SELECT f.coordinate_id, t.id, f.id, f.type, f.start, f."end", f.is_plus_strand, f.phase
 FROM feature f
@@ -79,19 +81,23 @@ class GeenuffDB:
 
         Upstream orders by descending length; among equal lengths, annotated sequences first (by their
         first transcript id), then the others in table order. Features are sorted per sequence by
-        min(start, end), stable over the query's transcript order, as upstream; all sequences at once
-        (a draft assembly has tens of thousands).
+        min(start, end), stable over the query's transcript order, as upstream; all sequences in one query
+        (a draft assembly has tens of thousands), its rows kept as arrays.
         """
-        rows = self.con.execute(_FEATURES).fetchall()
-        order: dict[int, int] = {}
-        for row in rows:
-            order.setdefault(row[0], len(order))
         coords = self.con.execute("SELECT id, seqid, length, sha1 FROM coordinate ORDER BY id").fetchall()
+        seqids = {cid: seqid for cid, seqid, _, _ in coords}
+        order: dict[int, int] = {}
+        columns = []
+        cursor = self.con.execute(_FEATURES)
+        while batch := cursor.fetchmany(FETCH_ROWS):  # as arrays batch by batch: Python rows of a genome's
+            columns.append(self._columns(batch, seqids))  # features would cost ~200 bytes each
+            for c in dict.fromkeys(columns[-1][0].tolist()):  # upstream's order: first appearance
+                order.setdefault(c, len(order))
         cid_of = {seqid: cid for cid, seqid, _, _ in coords}
         for seqid, masked in self._masks().items():
             if seqid in cid_of:
-                rows += [(cid_of[seqid], *m[1:]) for m in masked]
-        features = self._features(rows, {cid: seqid for cid, seqid, _, _ in coords})
+                columns.append(self._columns([(cid_of[seqid], *m[1:]) for m in masked], seqids))
+        features = self._features(columns)
         out = []
         for cid, seqid, length, sha1 in coords:
             plus, minus = features.get(cid, (StrandFeatures.empty(), StrandFeatures.empty()))
@@ -112,10 +118,8 @@ class GeenuffDB:
                 out.setdefault(seqid, []).append((None, None, "mask", "masked", *span, plus, None))
         return out
 
-    def _features(self, rows: list, seqids: dict[int, str]) -> dict[int, tuple[StrandFeatures, StrandFeatures]]:
-        """Per coordinate id, its plus- and minus-strand features, sorted by min(start, end) (stable)."""
-        if not rows:
-            return {}
+    def _columns(self, rows: list, seqids: dict[int, str]) -> tuple[np.ndarray, ...]:
+        """Query rows -> (coordinate id, kind, start, end, plus, phase) arrays; an unknown type is an error."""
         cid, _, fid, ftype, start, end, is_plus, phase = zip(*rows)
         kinds = {}
         for t in set(ftype):
@@ -127,11 +131,16 @@ class GeenuffDB:
                                     f"type {t!r}")
                 kind = ERROR
             kinds[t] = kind
-        cid = np.asarray(cid, dtype=np.int64)
-        kind = np.array([kinds[t] for t in ftype], dtype=np.int8)
-        start, end = np.asarray(start, dtype=np.int64), np.asarray(end, dtype=np.int64)
-        plus = np.asarray(is_plus, dtype=bool)
-        phase = np.array([p or 0 for p in phase], dtype=np.int8)
+        return (np.asarray(cid, dtype=np.int64), np.array([kinds[t] for t in ftype], dtype=np.int8),
+                np.asarray(start, dtype=np.int64), np.asarray(end, dtype=np.int64), np.asarray(is_plus, dtype=bool),
+                np.array([p or 0 for p in phase], dtype=np.int8))
+
+    @staticmethod
+    def _features(columns: list[tuple[np.ndarray, ...]]) -> dict[int, tuple[StrandFeatures, StrandFeatures]]:
+        """Per coordinate id, its plus- and minus-strand features, sorted by min(start, end) (stable)."""
+        if not columns:
+            return {}
+        cid, kind, start, end, plus, phase = (np.concatenate(c) for c in zip(*columns))
         # GeenuFF's minus strand: start > end, both 0-based, start inclusive -> slice [end + 1, start + 1)
         lo, hi = np.where(plus, start, end + 1), np.where(plus, end, start + 1)
         order = np.lexsort((np.minimum(start, end), cid))  # stable: ties keep the query's order

@@ -35,11 +35,13 @@ import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
+
+import numpy as np
 
 from .errors import UserError
 from .fasta import open_binary
-from .gff import UTR_TYPES, from_gtf, link, mask_reason, merge, read_rows
+from .gff import UTR_TYPES, from_gtf, iter_rows, link, mask_reason, merge, read_rows
 
 log = logging.getLogger("helixer_tools")
 
@@ -80,16 +82,22 @@ class Annotation:
     masked: int = 0  # pseudogenes and transposable element genes with mRNAs, not counted
 
 
-def read_gff3(path: str | Path) -> Annotation:
-    """The coding gene models of a GFF3 (or GTF) file, plain or compressed, read and linked by the rules
-    import2geenuff applies (:func:`helixer_tools.gff.link`), so both accept and refuse the same files."""
-    rows, fmt = read_rows(path, complete=True, stop_at_fasta=True)
+def _genes_of(path, rows, fmt: str) -> tuple[list[Gene], int]:
+    """The coding gene models among ``rows`` and the number of masked genes."""
     if fmt == "gtf":
         rows = from_gtf(path, rows, Counter())
     linked = link(path, rows)
+    try:
+        return _genes_linked(linked)
+    finally:
+        for r in (*linked.rows, *linked.roots):  # parent <-> children cycles would wait for the cyclic collector
+            r.children, r.parent = [], None
+
+
+def _genes_linked(linked) -> tuple[list[Gene], int]:
     genes: dict[int, Gene] = {}  # id(gene row) -> Gene, in the order of their first coding transcript
     masked: dict[int, bool] = {}
-    for r in rows:
+    for r in linked.rows:
         kids = r.children
         if not linked.roles.transcript(r) or (r.ftype != "mRNA" and not any(k.ftype == "CDS" for k in kids)):
             continue
@@ -109,17 +117,116 @@ def read_gff3(path: str | Path) -> Annotation:
             a, b = linked.spans.get(gene_row.ident, (gene_row.start, gene_row.end))
             g = genes[id(gene_row)] = Gene(gene_row.seqid, gene_row.strand, a, b)
         g.transcripts.append(t)
-    return Annotation(str(path), list(genes.values()), sum(masked.values()))
+    return list(genes.values()), sum(masked.values())
 
 
-def within(annotation: Annotation, regions: dict[str, list[Interval]] | None) -> list[Gene]:
+class _Irregular(Exception):
+    """Rows of one sequence link to another's (or share its IDs): the file is read whole instead."""
+
+
+def _by_runs(path) -> Iterator[tuple[list[Gene], int]]:
+    """Genes per run of rows on one sequence, each run linked alone: memory as the largest run, not the file.
+    Raises :class:`_Irregular` where a run links outside itself (read whole, the rules decide)."""
+    found: dict[str, str] = {}
+    seen = np.empty(0, np.int64)  # hashes of the IDs of earlier runs (8 bytes an ID)
+    run: list = []
+
+    def close(run):
+        nonlocal seen
+        ids = np.unique(np.fromiter((hash(r.ident) for r in run if r.ident), np.int64))
+        if np.isin(ids, seen, assume_unique=True).any():
+            raise _Irregular
+        try:
+            genes = _genes_of(path, run, found.get("format", "gff3"))
+        except UserError:
+            raise _Irregular from None
+        seen = np.union1d(seen, ids)
+        return genes
+
+    for row in iter_rows(path, complete=True, stop_at_fasta=True, found=found):
+        if run and row.seqid != run[-1].seqid:
+            yield close(run)
+            run = []
+        run.append(row)
+    if run:
+        yield close(run)
+
+
+def read_gff3(path: str | Path) -> Annotation:
+    """The coding gene models of a GFF3 (or GTF) file, plain or compressed, read and linked by the rules
+    import2geenuff applies (:func:`helixer_tools.gff.link`), so both accept and refuse the same files."""
+    with GeneStore(path) as store:
+        return Annotation(str(path), [g for seqid in store.seqids for g in store.genes(seqid)], store.masked)
+
+
+class GeneStore:
+    """A GFF3's coding gene models kept on disk by sequence (a temporary file), read back one sequence at a
+    time: evaluating a plant genome holds one sequence's genes in memory, not the genome's."""
+
+    def __init__(self, path: str | Path):
+        import tempfile
+
+        self.path = str(path)
+        self.file = tempfile.TemporaryFile()
+        self.index: dict[str, list[tuple[int, int]]] = defaultdict(list)  # seqid -> (offset, size) of its pickles
+        self.masked = 0
+        try:
+            self._fill(_by_runs(path))
+        except _Irregular:  # links across sequences: the whole file, then as before one sequence at a time
+            self.file.seek(0)
+            self.file.truncate()
+            self.index.clear()
+            self.masked = 0
+            rows, fmt = read_rows(path, complete=True, stop_at_fasta=True)
+            genes, masked = _genes_of(path, rows, fmt)
+            del rows
+            by_seqid: dict[str, list[Gene]] = defaultdict(list)
+            for g in genes:
+                by_seqid[g.seqid].append(g)
+            self._fill([([g for g in gs], 0) for gs in by_seqid.values()])
+            self.masked = masked
+
+    def _fill(self, runs) -> None:
+        import pickle
+
+        for genes, masked in runs:
+            self.masked += masked
+            by_seqid: dict[str, list[Gene]] = defaultdict(list)
+            for g in genes:
+                by_seqid[g.seqid].append(g)
+            for seqid, gs in by_seqid.items():
+                data = pickle.dumps(gs, protocol=pickle.HIGHEST_PROTOCOL)
+                self.index[seqid].append((self.file.tell(), len(data)))
+                self.file.write(data)
+
+    @property
+    def seqids(self) -> list[str]:
+        return list(self.index)
+
+    def genes(self, seqid: str) -> list[Gene]:
+        import pickle
+
+        out: list[Gene] = []
+        for offset, size in self.index.get(seqid, ()):
+            self.file.seek(offset)
+            out += pickle.loads(self.file.read(size))
+        return out
+
+    def __enter__(self) -> "GeneStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.file.close()
+
+
+def within_genes(genes: list[Gene], regions: dict[str, list[Interval]] | None) -> list[Gene]:
     """The genes wholly inside one of the regions (1-based, inclusive, sorted per sequence); all without."""
     if regions is None:
-        return annotation.genes
+        return genes
     import bisect
 
     kept = []
-    for g in annotation.genes:
+    for g in genes:
         spans = regions.get(g.seqid)
         if not spans:
             continue
@@ -354,32 +461,75 @@ def regions_of(path: str) -> dict[str, list[Interval]]:
     return {k: merge(v) for k, v in spans.items()}
 
 
+def _add(levels: dict[str, Level] | None, more: dict[str, Level]) -> dict[str, Level]:
+    if levels is None:
+        return more
+    return {k: Level(v.found + more[k].found, v.reference + more[k].reference, v.correct + more[k].correct,
+                     v.predicted + more[k].predicted) for k, v in levels.items()}
+
+
+def _stats(parts: list[dict]) -> dict[str, float]:
+    """:func:`gene_model_stats` of the whole genome from its per-sequence parts (counts add; medians of all)."""
+    import statistics
+
+    med = lambda values: float(statistics.median(values.tolist())) if len(values) else 0.0  # noqa: E731
+    total = lambda key: float(sum(p[key] for p in parts))  # noqa: E731
+    lengths = lambda key: np.concatenate([p[key] for p in parts]) if parts else np.empty(0)  # noqa: E731
+    return {"reference_genes": total("reference_genes"), "predicted_genes": total("predicted_genes"),
+            "reference_median_gene_length": med(lengths("ref_gene_lengths")),
+            "predicted_median_gene_length": med(lengths("pred_gene_lengths")),
+            "reference_median_cds_length": med(lengths("ref_cds_lengths")),
+            "predicted_median_cds_length": med(lengths("pred_cds_lengths")),
+            "reference_genes_split": total("reference_genes_split"),
+            "predicted_genes_merged": total("predicted_genes_merged"),
+            "reference_genes_missed": total("reference_genes_missed")}
+
+
+def _stat_part(ref: Sequence[Gene], pred: Sequence[Gene]) -> dict:
+    per_ref, per_pred = _overlaps(ref, pred)
+    return {"reference_genes": len(ref), "predicted_genes": len(pred),
+            "ref_gene_lengths": np.array([g.end - g.start + 1 for g in ref], np.int64),
+            "pred_gene_lengths": np.array([g.end - g.start + 1 for g in pred], np.int64),
+            "ref_cds_lengths": np.array([_cds_length(g) for g in ref], np.int64),
+            "pred_cds_lengths": np.array([_cds_length(g) for g in pred], np.int64),
+            "reference_genes_split": sum(n > 1 for n in per_ref), "predicted_genes_merged": sum(n > 1 for n in per_pred),
+            "reference_genes_missed": sum(n == 0 for n in per_ref)}
+
+
 def evaluate_gff3(reference: str, predictions: Sequence[str], names: Sequence[str],
                   regions: str | None = None) -> list[GeneEvaluation]:
-    """Each predicted GFF3 against the reference, on the genes inside ``regions`` (all without)."""
+    """Each predicted GFF3 against the reference, on the genes inside ``regions`` (all without), one sequence at
+    a time (the genes of both files wait on disk, :class:`GeneStore`): the same counts as the whole files
+    compared at once, every level being a sum over sequences."""
     spans = regions_of(regions) if regions else None
-    ref_ann = read_gff3(reference)
-    ref = within(ref_ann, spans)
-    if not ref_ann.genes:
-        raise UserError(f"{reference}: has no coding gene models (mRNAs with exons or CDS) to compare with")
-    if not ref:
-        raise UserError(f"{reference}: none of its {len(ref_ann.genes)} coding genes lies inside the regions of "
-                        f"{regions}")
-    ref_seqids = {g.seqid for g in ref_ann.genes}
-    results = []
-    for name, path in zip(names, predictions):
-        ann = read_gff3(path)
-        seqids = {g.seqid for g in ann.genes}
-        if ann.genes and not seqids & ref_seqids:
-            raise UserError(f"{path}: none of its sequences ({', '.join(sorted(seqids)[:3])}) is in {reference} "
-                            f"({', '.join(sorted(ref_seqids)[:3])}); predictions of another genome?")
-        pred = within(ann, spans)
-        results.append(GeneEvaluation(name, path, compare(ref, pred), len(pred), gene_model_stats(ref, pred)))
-        ref_seqids |= seqids
+    with GeneStore(reference) as ref_store:
+        ref_seqids = set(ref_store.seqids)
+        n_ref = sum(len(within_genes(ref_store.genes(s), spans)) for s in ref_store.seqids)
+        n_all = sum(len(ref_store.genes(s)) for s in ref_store.seqids) if not n_ref else n_ref
+        if not ref_seqids:
+            raise UserError(f"{reference}: has no coding gene models (mRNAs with exons or CDS) to compare with")
+        if not n_ref:
+            raise UserError(f"{reference}: none of its {n_all} coding genes lies inside the regions of {regions}")
+        results = []
+        for name, path in zip(names, predictions):
+            with GeneStore(path) as store:
+                seqids = set(store.seqids)
+                if seqids and not seqids & ref_seqids:
+                    raise UserError(f"{path}: none of its sequences ({', '.join(sorted(seqids)[:3])}) is in "
+                                    f"{reference} ({', '.join(sorted(ref_seqids)[:3])}); predictions of another genome?")
+                levels, parts, compared = None, [], 0
+                for seqid in dict.fromkeys([*ref_store.seqids, *store.seqids]):
+                    ref = within_genes(ref_store.genes(seqid), spans)
+                    pred = within_genes(store.genes(seqid), spans)
+                    levels = _add(levels, compare(ref, pred))
+                    parts.append(_stat_part(ref, pred))
+                    compared += len(pred)
+            results.append(GeneEvaluation(name, path, levels, compared, _stats(parts)))
+            ref_seqids |= seqids
     unknown = sorted(set(spans or ()) - ref_seqids)
     if unknown:
         log.warning("%s: %d of its sequences (%s) have no gene in %s nor in the predictions: not counted; the "
                     "regions of another assembly, or sequences named otherwise?", regions, len(unknown),
                     ", ".join(unknown[:3]) + (", ..." if len(unknown) > 3 else ""), reference)
-    log.info("gene level: %d reference genes%s", len(ref), f" inside the regions of {regions}" if regions else "")
+    log.info("gene level: %d reference genes%s", n_ref, f" inside the regions of {regions}" if regions else "")
     return results

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,7 +119,17 @@ def read_rows(path: str | Path, lengths: dict[str, int] | None = None, types: Ty
     types must be known ones. ``complete``: a file cut off is an error: mid-line, or at a line boundary where
     the file marks its end (helixer-post's GFF3, by :data:`END_NOTE`; files with ``###`` between genes). ``stop_at_fasta``: an
     embedded ``##FASTA`` section ends the features (otherwise it is an error)."""
-    rows: list[Row] = []
+    found: dict[str, str] = {}
+    rows = list(iter_rows(path, lengths, types, complete=complete, stop_at_fasta=stop_at_fasta, found=found))
+    return rows, found.get("format", "gff3")
+
+
+def iter_rows(path: str | Path, lengths: dict[str, int] | None = None, types: Types | None = None, *,
+              complete: bool = False, stop_at_fasta: bool = False, found: dict | None = None) -> Iterator[Row]:
+    """:func:`read_rows` one row at a time (the file-wide checks run when it is exhausted); ``found["format"]``
+    is set at the first feature line."""
+    found = {} if found is None else found
+    rows = 0
     fmt = None
     closed = marked = False  # the last line is '###'; the file says its last line will be one
     declared = False  # a '##gff-version' line: a GFF3 even without features (a model that called no genes)
@@ -147,7 +158,7 @@ def read_rows(path: str | Path, lengths: dict[str, int] | None = None, types: Ty
         seqid, _, ftype, start, end, _, strand, phase, attributes = cols
         kind = "gff3" if "=" in attributes.split(";", 1)[0] or not looks_like_gtf(attributes) else "gtf"
         if fmt is None:
-            fmt = kind
+            fmt = found["format"] = kind
         elif kind != fmt and attributes.strip():
             raise UserError(f"{path}: line {number}: {kind.upper()} attributes in a {fmt.upper()} file")
         if not (start.isdigit() and end.isdigit()) or int(start) > int(end) or int(start) < 1:
@@ -176,15 +187,14 @@ def read_rows(path: str | Path, lengths: dict[str, int] | None = None, types: Ty
                                 "Ontology types (gene, mRNA, exon, CDS, ...)")
             attrs = gff3_attributes(attributes)
             ident, parents = attrs.get("ID", ""), tuple(p for p in attrs.get("Parent", "").split(",") if p)
-        rows.append(Row(number, cols, ftype, seqid, a, b, strand, ident, parents, attrs,
-                        None if kind == "gff3" and read_as else line, gtf=kind == "gtf",
-                        read_as=read_as if kind == "gff3" else ""))
+        rows += 1
+        yield Row(number, cols, ftype, seqid, a, b, strand, ident, parents, attrs,
+                  None if kind == "gff3" and read_as else line, gtf=kind == "gtf", read_as=read_as if kind == "gff3" else "")
     if complete and marked and not closed:
         raise UserError(f"{path}: does not end with the closing '###' line its header (or the '###' between its "
                         "genes) promises: cut off (a full disk, an interrupted copy)?")
     if not rows and not declared:
         raise UserError(f"{path}: no features found (is this a GFF3 file?)")
-    return rows, fmt or "gff3"
 
 
 @dataclass

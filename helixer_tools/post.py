@@ -24,7 +24,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import h5py
 import numpy as np
@@ -32,7 +32,7 @@ import numpy as np
 from . import __version__, fasta, gff, hmm
 from .atomic import atomic_path
 from .errors import UserError
-from .h5io import SEQID_BYTES, names, open_h5, predictions_padding, read_all, rows_by_sequence, species_of
+from .h5io import SEQID_BYTES, h5file, names, open_h5, predictions_padding, read_all, rows_by_sequence, species_of
 from .progress import Progress
 
 log = logging.getLogger("helixer_tools")
@@ -314,7 +314,7 @@ def scan_regions(inputs: Inputs, params: Params, progress: bool = True) -> Itera
     """Candidate regions of the genome, sequence by sequence, plus then minus strand: (sequence index,
     strand 0/1, start, end, confusion counts of the strand as all intergenic)."""
     total = 2 * sum(inputs.lengths)
-    with h5py.File(inputs.genome, "r") as g, h5py.File(inputs.predictions, "r") as p, \
+    with h5file(inputs.genome, "r") as g, h5file(inputs.predictions, "r") as p, \
             Progress(total, "candidate regions", enabled=progress) as bar:
         reader = StrandReader(g, p)
         for si, (seqid, length) in enumerate(zip(inputs.seqids, inputs.lengths)):
@@ -431,7 +431,8 @@ def to_gene(runs, seq_index: int, strand: int, length: int) -> Gene:
 
 @dataclass
 class Result:
-    genes: list = field(default_factory=list)
+    genes: int = 0
+    minus: int = 0  # genes on the minus strand
     confusion: np.ndarray = field(default_factory=lambda: np.zeros((4, 4), np.int64))  # raw argmax x gene models
     regions: int = 0
     region_bases: int = 0
@@ -459,19 +460,35 @@ def _decode_region(region, inputs: Inputs, params: Params, model: hmm.Model, rea
     return si, strand, [to_gene(runs, si, strand, inputs.lengths[si]) for runs in genes], conf, b - a
 
 
-def run_post(inputs: Inputs, params: Params, threads: int = 1, progress: bool = True) -> Result:
-    """Candidate regions of every strand, decoded in ``threads`` threads, into genes."""
+def run_post(inputs: Inputs, params: Params, result: Result, threads: int = 1,
+             progress: bool = True) -> Iterator[list]:
+    """Candidate regions of every strand, decoded in ``threads`` threads, into genes: yields each sequence's
+    genes sorted (start, end, strand) once both its strands are decoded, so a genome's genes are never all
+    in memory; ``result`` gathers the counts."""
     model = params.model()
-    result = Result()
     lock = threading.Lock()
-    with h5py.File(inputs.genome, "r") as g, h5py.File(inputs.predictions, "r") as p:
+    current: list = []  # genes of the sequence being decoded
+    current_si = -1
+
+    def sequence_done() -> list:
+        current.sort(key=lambda gn: (gn.start, gn.end, gn.strand))
+        result.genes += len(current)
+        result.minus += sum(g.strand == "-" for g in current)
+        return current
+
+    with h5file(inputs.genome, "r") as g, h5file(inputs.predictions, "r") as p:
         reader = StrandReader(g, p)
         pending = deque()
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            def drain(limit):
+            def drain(limit):  # in submission order: sequence by sequence, plus then minus strand
+                nonlocal current, current_si
                 while len(pending) > limit:
                     si, strand, genes, conf, n = pending.popleft().result()
-                    result.genes += genes
+                    if si != current_si:
+                        if current:
+                            yield sequence_done()
+                        current, current_si = [], si
+                    current += genes
                     result.confusion += conf
                     result.region_bases += n
 
@@ -480,17 +497,17 @@ def run_post(inputs: Inputs, params: Params, threads: int = 1, progress: bool = 
                 for a, b in found:
                     result.regions += 1
                     pending.append(pool.submit(_decode_region, (si, strand, a, b), inputs, params, model, reader, lock))
-                    drain(2 * threads)
-            drain(0)
-    result.genes.sort(key=lambda gn: (gn.seq_index, gn.start, gn.end, gn.strand))
-    return result
+                    yield from drain(2 * threads)
+            yield from drain(0)
+    if current:
+        yield sequence_done()
 
 
 # ---------------------------------------------------------------------------------------------------
 # GFF3 and the agreement table
 
 
-def gff3_lines(inputs: Inputs, genes: Sequence[Gene], params: Params, names: Sequence[str] | None = None,
+def gff3_lines(inputs: Inputs, genes: Iterable[Gene], params: Params, names: Sequence[str] | None = None,
                argv: Sequence[str] = ()) -> Iterator[str]:
     """The GFF3 text: sorted by sequence (genome order) then start, both strands interleaved; the last line
     is ``###``, so that a copy cut off at a line boundary can be told from a whole file."""
@@ -641,17 +658,17 @@ def annotate(genome: str, predictions: str, output: str, params: Params, stats: 
         log.warning("%d sequence id(s) are %d characters long, e.g. %s: they may have been shortened; give "
                     "--rename-map (helixer-fasta2h5's) or --fasta for the full names", len(long_ids), SEQID_BYTES,
                     long_ids[0])
-    result = run_post(inputs, params, threads=threads, progress=progress)
+    result = Result()
     with atomic_path(output) as tmp_gff, contextlib.ExitStack() as stack:
         tmp_stats = stack.enter_context(atomic_path(stats)) if stats else None
-        with open(tmp_gff, "w") as fh:
-            fh.writelines(gff3_lines(inputs, result.genes, params, names, argv))
+        with open(tmp_gff, "w") as fh:  # written sequence by sequence, as they are decoded
+            genes = (gene for sequence in run_post(inputs, params, result, threads, progress) for gene in sequence)
+            fh.writelines(gff3_lines(inputs, genes, params, names, argv))
         if tmp_stats is not None:
             write_stats(tmp_stats, result.confusion)
-    n_minus = sum(g.strand == "-" for g in result.genes)
     bases = 2 * sum(inputs.lengths)
     log.info("%d genes (%d on the plus, %d on the minus strand) from %d candidate regions covering %.1f%% of the "
-             "genome's bases (both strands) -> %s", len(result.genes), len(result.genes) - n_minus, n_minus,
+             "genome's bases (both strands) -> %s", result.genes, result.genes - result.minus, result.minus,
              result.regions, 100.0 * result.region_bases / bases if bases else 0.0, output)
     if not result.genes:
         log.warning("no gene models: the predictions have no region whose genic probability passes the peak "

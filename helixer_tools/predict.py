@@ -22,13 +22,12 @@ import os
 from dataclasses import dataclass
 from typing import Iterator
 
-import h5py
 import numpy as np
 
 from . import model as M
 from .add_coverage import column_identity, read_columns
 from .errors import UserError
-from .h5io import H5Writer, digests_of, grouped, read_all, write_digests
+from .h5io import H5Writer, digests_of, grouped, h5file, read_all, write_digests
 from .progress import Progress
 from .spec import with_coverage_norm
 from .training_data import normalise_coverage
@@ -224,7 +223,7 @@ def predict_h5(model_path: str, h5_path: str, output: str, overlap: bool = False
     if spec.coverage is not None:  # --coverage-norm is ignored for models without coverage
         spec = with_coverage_norm(spec, coverage_norm, model_path)
     try:
-        f = h5py.File(h5_path, "r")
+        f = h5file(h5_path, "r")
     except OSError:
         raise UserError(f"{h5_path}: not an HDF5 file") from None
     with f:

@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-import h5py
 import numpy as np
 
 from .atomic import atomic_path
 from .errors import UserError
-from .h5io import copy_rows, names, open_h5, read_all
+from .h5io import copy_rows, h5file, names, open_h5, read_all
 
 log = logging.getLogger("helixer_tools")
 
@@ -140,7 +139,7 @@ def split(h5: str, training: str, validation: str, val_fraction: float = 0.2, se
 
 def _genic_fractions(path: str, units: list[Unit]):
     """Per unit (labelled bases, genic labelled bases), or None without labels."""
-    with h5py.File(path, "r") as f:
+    with h5file(path, "r") as f:
         if "data/y" not in f:
             return None
         y, w = f["data/y"], f["data/sample_weights"] if "data/sample_weights" in f else None

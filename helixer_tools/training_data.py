@@ -27,7 +27,7 @@ import numpy as np
 
 from .add_coverage import Column, column_identity, read_columns
 from .errors import UserError
-from .h5io import PSEUDOLABELS_ATTR, read_all
+from .h5io import PSEUDOLABELS_ATTR, h5file, read_all
 from .spec import Coverage
 
 log = logging.getLogger("helixer_tools")
@@ -79,7 +79,7 @@ def open_parts(paths: Sequence[str], role: str, coverage_prefix: str | None) -> 
     parts = []
     for path in paths:
         try:
-            f = h5py.File(path, "r")
+            f = h5file(path, "r")
         except FileNotFoundError:
             raise UserError(f"{path}: no such {role} file") from None
         except OSError:

@@ -403,3 +403,58 @@ document.body.dataset.rows = Array.from(document.querySelectorAll('table')).map(
 
     pixels = np.asarray(Image.open(shot).convert("L"))
     assert (pixels < 128).mean() > 0.01  # text and plots drawn, not a blank page
+
+
+def _as_copies(path: Path, out: Path, order: list[int], interleave: bool = False) -> Path:
+    """The gene models of ``path`` on renamed sequences c<k>_chr1 (IDs prefixed), the copies in ``order``;
+    ``interleave``: the copies' lines alternate gene by gene, so each sequence comes back many times."""
+    import gzip
+
+    lines = [line.rstrip("\n").split("\t") for line in gzip.open(path, "rt") if line.strip() and not line.startswith("#")]
+    genes: list[list[list[str]]] = []
+    for cols in lines:
+        if cols[2] == "gene" or not genes:
+            genes.append([])
+        genes[-1].append(cols)
+
+    def renamed(k, cols):
+        attrs = ";".join(f"{key}=" + ",".join(f"c{k}_{v}" for v in val.split(",")) if key in ("ID", "Parent")
+                         else f"{key}={val}" for key, val in (kv.split("=", 1) for kv in cols[8].split(";") if "=" in kv))
+        return "\t".join([f"c{k}_chr1", *cols[1:8], attrs])
+
+    if interleave:
+        body = [renamed(k, c) for g in genes for k in order for c in g]
+    else:
+        body = [renamed(k, c) for k in order for g in genes for c in g]
+    out.write_text("##gff-version 3\n" + "\n".join(body) + "\n")
+    return out
+
+
+def test_per_sequence_evaluation_counts_as_the_whole_files(tmp_path):
+    """evaluate_gff3 compares one sequence at a time, each file's genes waiting on disk: its every level and
+    statistic equals the whole files compared at once, whatever the files' sequence order, and a file whose
+    sequences come back (lines interleaved) reads the same."""
+    ref = _as_copies(REFERENCE, tmp_path / "ref.gff3", [0, 1, 2])
+    pred = _as_copies(PREDICTED, tmp_path / "pred.gff3", [2, 0])  # another order, one copy without predictions
+    mixed = _as_copies(PREDICTED, tmp_path / "mixed.gff3", [2, 0], interleave=True)
+    whole_ref, whole_pred = read_gff3(ref).genes, read_gff3(pred).genes
+    assert len(whole_ref) == 3 * len(read_gff3(REFERENCE).genes) and {g.seqid for g in whole_pred} == {"c0_chr1", "c2_chr1"}
+    expected = compare(whole_ref, whole_pred)
+    stats = gene_model_stats(whole_ref, whole_pred)
+    for path in (pred, mixed):
+        (res,) = evaluate_gff3(str(ref), [str(path)], ["p"])
+        assert res.levels == expected and res.stats == stats and res.genes == len(whole_pred)
+    assert expected["coding_gene"].found > 0 and stats["reference_genes_missed"] >= len(whole_ref) / 3
+
+
+def test_links_across_sequences_read_whole(tmp_path):
+    """A Parent on another sequence than its child: the whole file decides, as import2geenuff's reading does."""
+    text = REF.replace("s1\tr\tmRNA\t2000\t2600\t.\t-\t.\tID=g2.t1;Parent=g2", "s2\tr\tmRNA\t2000\t2600\t.\t-\t.\tID=g2.t1;Parent=g2")
+    path = _write(tmp_path, "across.gff3", text)
+    with pytest.raises(UserError) as per_sequence:
+        evaluate_gff3(str(path), [str(path)], ["p"])
+    from helixer_tools.gff import link, read_rows
+
+    with pytest.raises(UserError) as whole:
+        link(path, read_rows(path)[0])
+    assert str(per_sequence.value) == str(whole.value)

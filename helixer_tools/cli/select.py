@@ -65,10 +65,10 @@ def _run(args: argparse.Namespace, argv: list[str]) -> None:
     from ..progress import Progress
     from ..select import select
 
-    import h5py
+    from ..h5io import h5file
 
     try:
-        with h5py.File(args.labels, "r") as f:
+        with h5file(args.labels, "r") as f:
             total = f["data/seqids"].shape[0]
     except (OSError, KeyError):
         total = 0  # select() names the problem
