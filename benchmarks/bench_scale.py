@@ -165,13 +165,17 @@ def plot(results: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from matplotlib.ticker import NullFormatter
+
     fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(11, 4.5))
     sizes = sorted({r["mbp"] for r in results})
-    for step in dict.fromkeys(r["step"] for r in results):
+    colours = plt.get_cmap("tab20").colors
+    for i, step in enumerate(dict.fromkeys(r["step"] for r in results)):
         rows = sorted((r for r in results if r["step"] == step), key=lambda r: r["mbp"])
         x = [r["mbp"] for r in rows]
-        ax_t.plot(x, [r["s"] for r in rows], marker="o", label=step)
-        ax_m.plot(x, [r["peak_mb"] for r in rows], marker="o", label=step)
+        style = dict(marker="os^Dv"[i % 5], color=colours[(2 * i) % 20 + (i >= 10)], label=step)
+        ax_t.plot(x, [r["s"] for r in rows], **style)
+        ax_m.plot(x, [r["peak_mb"] for r in rows], **style)
     first = min(sizes)
     lo = min(r["s"] for r in results if r["mbp"] == first)
     ax_t.plot(sizes, [lo * s / first for s in sizes], "k--", lw=0.8, label="linear")
@@ -182,6 +186,7 @@ def plot(results: list[dict], path: Path) -> None:
         ax.set_ylabel(unit)
         ax.set_title(title)
         ax.set_xticks(sizes, [f"{s:.0f}" for s in sizes])
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.grid(True, which="both", alpha=0.3)
     ax_m.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.suptitle("helixer-tools from genome to GFF3, --threads 2, one step at a time")

@@ -72,11 +72,21 @@ class Row:
     ident: str  # ID ('' when none)
     parents: tuple[str, ...]
     attrs: dict[str, str]  # GFF3: values as written (escaped); GTF: values as meant
-    text: str | None  # the original line; None for rows made or changed here (written from the columns)
+    verbatim: bool  # written as it was read (False: made or changed here, written from the columns)
     children: list["Row"] = field(default_factory=list)
     parent: "Row | None" = None  # set by link(): the row of its (last) Parent; a transcript has one
     gtf: bool = False
     read_as: str = ""  # the type as the file wrote it, where it was a synonym (TYPE_SYNONYMS)
+
+    @property
+    def text(self) -> str | None:
+        """The original line (its columns joined again: a file's rows are not kept twice); None when changed."""
+        return "\t".join(self.cols) if self.verbatim else None
+
+    @text.setter
+    def text(self, value: None) -> None:
+        assert value is None, "a row's text is only ever dropped"
+        self.verbatim = False
 
 
 def gff3_attributes(text: str) -> dict[str, str]:
@@ -189,7 +199,7 @@ def iter_rows(path: str | Path, lengths: dict[str, int] | None = None, types: Ty
             ident, parents = attrs.get("ID", ""), tuple(p for p in attrs.get("Parent", "").split(",") if p)
         rows += 1
         yield Row(number, cols, ftype, seqid, a, b, strand, ident, parents, attrs,
-                  None if kind == "gff3" and read_as else line, gtf=kind == "gtf", read_as=read_as if kind == "gff3" else "")
+                  not (kind == "gff3" and read_as), gtf=kind == "gtf", read_as=read_as if kind == "gff3" else "")
     if complete and marked and not closed:
         raise UserError(f"{path}: does not end with the closing '###' line its header (or the '###' between its "
                         "genes) promises: cut off (a full disk, an interrupted copy)?")
@@ -299,7 +309,7 @@ def _made(ftype: str, like: Row, start: int, end: int, ident: str, parents: tupl
     """A row made here, like ``like`` (a GTF row passes on its gene and transcript names)."""
     cols = [like.seqid, like.cols[1], ftype, str(start), str(end), ".", strand, ".", ""]
     attrs = dict(like.attrs) if like.gtf else {}
-    return Row(like.line, cols, ftype, like.seqid, start, end, strand, ident, parents, attrs, None, gtf=like.gtf)
+    return Row(like.line, cols, ftype, like.seqid, start, end, strand, ident, parents, attrs, False, gtf=like.gtf)
 
 
 # the parts of a gene model, by type, where no GeenuFF type lists are at hand (helixer-evaluate)

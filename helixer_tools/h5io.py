@@ -498,7 +498,7 @@ def open_h5(path: str | Path) -> h5py.File:
         raise UserError(f"{path}: not an HDF5 file") from None
 
 
-ROW_SLICE = 4096  # rows per HDF5 call on a dataset of one-row chunks
+ROW_SLICE = 256  # rows per HDF5 call on a dataset of one-row chunks
 
 
 def read_all(dataset: h5py.Dataset) -> np.ndarray:
