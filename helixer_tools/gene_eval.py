@@ -128,20 +128,15 @@ def _by_runs(path) -> Iterator[tuple[list[Gene], int]]:
     """Genes per run of rows on one sequence, each run linked alone: memory as the largest run, not the file.
     Raises :class:`_Irregular` where a run links outside itself (read whole, the rules decide)."""
     found: dict[str, str] = {}
-    seen = np.empty(0, np.int64)  # hashes of the IDs of earlier runs (8 bytes an ID)
+    ids: list[np.ndarray] = []  # hashes of each run's IDs (8 bytes an ID), checked across runs at the end
     run: list = []
 
     def close(run):
-        nonlocal seen
-        ids = np.unique(np.fromiter((hash(r.ident) for r in run if r.ident), np.int64))
-        if np.isin(ids, seen, assume_unique=True).any():
-            raise _Irregular
+        ids.append(np.unique(np.fromiter((hash(r.ident) for r in run if r.ident), np.int64)))
         try:
-            genes = _genes_of(path, run, found.get("format", "gff3"))
+            return _genes_of(path, run, found.get("format", "gff3"))
         except UserError:
             raise _Irregular from None
-        seen = np.union1d(seen, ids)
-        return genes
 
     for row in iter_rows(path, complete=True, stop_at_fasta=True, found=found):
         if run and row.seqid != run[-1].seqid:
@@ -150,6 +145,9 @@ def _by_runs(path) -> Iterator[tuple[list[Gene], int]]:
         run.append(row)
     if run:
         yield close(run)
+    every = np.concatenate(ids) if ids else np.empty(0, np.int64)
+    if len(np.unique(every)) < len(every):  # an ID on two sequences: the whole file decides
+        raise _Irregular
 
 
 def read_gff3(path: str | Path) -> Annotation:
@@ -178,13 +176,9 @@ class GeneStore:
             self.index.clear()
             self.masked = 0
             rows, fmt = read_rows(path, complete=True, stop_at_fasta=True)
-            genes, masked = _genes_of(path, rows, fmt)
+            genes = _genes_of(path, rows, fmt)
             del rows
-            by_seqid: dict[str, list[Gene]] = defaultdict(list)
-            for g in genes:
-                by_seqid[g.seqid].append(g)
-            self._fill([([g for g in gs], 0) for gs in by_seqid.values()])
-            self.masked = masked
+            self._fill([genes])  # one run: _fill files its genes by sequence
 
     def _fill(self, runs) -> None:
         import pickle
@@ -504,8 +498,8 @@ def evaluate_gff3(reference: str, predictions: Sequence[str], names: Sequence[st
     spans = regions_of(regions) if regions else None
     with GeneStore(reference) as ref_store:
         ref_seqids = set(ref_store.seqids)
-        n_ref = sum(len(within_genes(ref_store.genes(s), spans)) for s in ref_store.seqids)
-        n_all = sum(len(ref_store.genes(s)) for s in ref_store.seqids) if not n_ref else n_ref
+        counts = [(len(gs), len(within_genes(gs, spans))) for gs in map(ref_store.genes, ref_store.seqids)]
+        n_all, n_ref = (sum(c) for c in zip(*counts)) if counts else (0, 0)
         if not ref_seqids:
             raise UserError(f"{reference}: has no coding gene models (mRNAs with exons or CDS) to compare with")
         if not n_ref:
