@@ -193,6 +193,18 @@ def has_pseudolabels(paths: Sequence[str | Path]) -> bool:
     return False
 
 
+def walk(group: h5py.Group, prefix: str = "") -> Iterator[tuple[str, h5py.Group | h5py.Dataset]]:
+    """Every group and dataset under ``group`` with its path, parents first, by links. Not h5py's
+    ``visititems``: HDF5's visit gathers each object's full info, for a dataset the size of its whole chunk
+    index, which reads every node of it (20 MB of heap at 300 Mbp, the heap then kept: memory that followed
+    the genome's size)."""
+    for name, obj in group.items():
+        path = f"{prefix}{name}"
+        yield path, obj
+        if isinstance(obj, h5py.Group):
+            yield from walk(obj, f"{path}/")
+
+
 def copy_rows(src_path: str | Path, dst_path: str | Path, rows: Sequence[int], tool: str, argv: Sequence[str],
               inputs: dict[str, str] | None = None, attrs: dict[str, str] | None = None) -> None:
     """Write a new h5 with only ``rows`` of ``src_path`` (e.g. a training/validation split), atomically.
@@ -227,7 +239,8 @@ def copy_rows(src_path: str | Path, dst_path: str | Path, rows: Sequence[int], t
             for key, value in obj.attrs.items():
                 dst.attrs[key] = value
 
-        src.visititems(visit)
+        for name, obj in walk(src):
+            visit(name, obj)
         for key, value in {**src.attrs, **(attrs or {})}.items():
             out.file.attrs[key] = value
         out.provenance(tool, argv, inputs or {"h5": str(src_path)})
@@ -299,13 +312,17 @@ class ColumnDataset:
             self.parent.dataset[row, :, self.index] = payload
 
 
-METADATA_CACHE = 4 << 20  # bytes of HDF5 metadata (chunk indexes, ...) kept per open file, at most
+METADATA_CACHE = 256 << 10  # bytes of HDF5 metadata (chunk indexes, ...) kept per open file, at most
 
 
 def h5file(path: str | Path, mode: str = "r", **kwargs) -> h5py.File:
     """``h5py.File`` with its metadata cache held to :data:`METADATA_CACHE`. HDF5's own cache grows to 32 MB
-    with the chunk index of the rows a file touches: 25-40 MB more per tool at 90 Mbp than at 30 Mbp (one
-    chunk a row), memory that followed the genome's size. Every h5 file of the tools is opened by this."""
+    with the chunk index of the rows a file touches (one chunk a row): memory that followed the genome's size.
+    The cache counts a chunk-index node by its size on disk (about 3 KB) but holds it decoded, in about six
+    times that (its keys have room for 33 dimensions), so a 4 MB cap still held 20-30 MB per file at 300 Mbp;
+    at 256 KB, 1.5 MB. A node it no longer holds is read again from the operating system's file cache, which
+    costs nothing measurable next to a row's decompression (benchmarks/bench_scale.py). Every h5 file of the
+    tools is opened by this."""
     f = h5py.File(path, mode, **kwargs)
     config = f.id.get_mdc_config()
     config.set_initial_size = True
