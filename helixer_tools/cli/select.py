@@ -77,9 +77,10 @@ def _run(args: argparse.Namespace, argv: list[str]) -> None:
                       args.predictions_padding, args.table, args.plot, ["helixer-select", *argv], bar.update)
     valid = rows.valid > 0
     kept = rows.kept
-    common.log.info("kept %d of %d subsequences with labelled bases (%d without); mean distance %.4f kept, %.4f not "
-                    "kept -> %s", kept.sum(), valid.sum(), (~valid).sum(), rows.distance[kept].mean(),
-                    rows.distance[valid & ~kept].mean(), args.output)
+    mean = lambda d: f"{d.mean():.4f}" if len(d) else "-"  # noqa: E731 (none kept, or all)
+    common.log.info("kept %d of %d subsequences with labelled bases (%d without); mean distance %s kept, %s not "
+                    "kept -> %s", kept.sum(), valid.sum(), (~valid).sum(), mean(rows.distance[kept]),
+                    mean(rows.distance[valid & ~kept]), args.output)
 
 
 def main(argv: list[str] | None = None) -> int:
