@@ -41,7 +41,7 @@ import numpy as np
 
 from .errors import UserError
 from .fasta import open_binary
-from .gff import UTR_TYPES, from_gtf, iter_rows, link, mask_reason, merge, read_rows
+from .gff import UTR_TYPES, Irregular, SequenceSpill, from_gtf, link, mask_reason, merge, read_rows, sequence_runs
 
 log = logging.getLogger("helixer_tools")
 
@@ -120,34 +120,11 @@ def _genes_linked(linked) -> tuple[list[Gene], int]:
     return list(genes.values()), sum(masked.values())
 
 
-class _Irregular(Exception):
-    """Rows of one sequence link to another's (or share its IDs): the file is read whole instead."""
-
-
 def _by_runs(path) -> Iterator[tuple[list[Gene], int]]:
-    """Genes per run of rows on one sequence, each run linked alone: memory as the largest run, not the file.
-    Raises :class:`_Irregular` where a run links outside itself (read whole, the rules decide)."""
+    """Genes per run of rows on one sequence, each run linked alone (:func:`helixer_tools.gff.sequence_runs`)."""
     found: dict[str, str] = {}
-    ids: list[np.ndarray] = []  # hashes of each run's IDs (8 bytes an ID), checked across runs at the end
-    run: list = []
-
-    def close(run):
-        ids.append(np.unique(np.fromiter((hash(r.ident) for r in run if r.ident), np.int64)))
-        try:
-            return _genes_of(path, run, found.get("format", "gff3"))
-        except UserError:
-            raise _Irregular from None
-
-    for row in iter_rows(path, complete=True, stop_at_fasta=True, found=found):
-        if run and row.seqid != run[-1].seqid:
-            yield close(run)
-            run = []
-        run.append(row)
-    if run:
-        yield close(run)
-    every = np.concatenate(ids) if ids else np.empty(0, np.int64)
-    if len(np.unique(every)) < len(every):  # an ID on two sequences: the whole file decides
-        raise _Irregular
+    return sequence_runs(path, lambda run: (_genes_of(path, run, found.get("format", "gff3")), [r.ident for r in run]),
+                         complete=True, stop_at_fasta=True, found=found)
 
 
 def read_gff3(path: str | Path) -> Annotation:
@@ -158,59 +135,43 @@ def read_gff3(path: str | Path) -> Annotation:
 
 
 class GeneStore:
-    """A GFF3's coding gene models kept on disk by sequence (a temporary file), read back one sequence at a
-    time: evaluating a plant genome holds one sequence's genes in memory, not the genome's."""
+    """A GFF3's coding gene models kept on disk by sequence (:class:`helixer_tools.gff.SequenceSpill`), read
+    back one sequence at a time: evaluating a plant genome holds one sequence's genes in memory, not the genome's."""
 
     def __init__(self, path: str | Path):
-        import tempfile
-
         self.path = str(path)
-        self.file = tempfile.TemporaryFile()
-        self.index: dict[str, list[tuple[int, int]]] = defaultdict(list)  # seqid -> (offset, size) of its pickles
+        self.spill = SequenceSpill()
         self.masked = 0
         try:
             self._fill(_by_runs(path))
-        except _Irregular:  # links across sequences: the whole file, then as before one sequence at a time
-            self.file.seek(0)
-            self.file.truncate()
-            self.index.clear()
+        except Irregular:  # links across sequences: the whole file, then as before one sequence at a time
+            self.spill.clear()
             self.masked = 0
             rows, fmt = read_rows(path, complete=True, stop_at_fasta=True)
             genes = _genes_of(path, rows, fmt)
             del rows
-            self._fill([genes])  # one run: _fill files its genes by sequence
+            self._fill([genes])
+        except BaseException:
+            self.spill.close()
+            raise
 
     def _fill(self, runs) -> None:
-        import pickle
-
         for genes, masked in runs:
             self.masked += masked
-            by_seqid: dict[str, list[Gene]] = defaultdict(list)
-            for g in genes:
-                by_seqid[g.seqid].append(g)
-            for seqid, gs in by_seqid.items():
-                data = pickle.dumps(gs, protocol=pickle.HIGHEST_PROTOCOL)
-                self.index[seqid].append((self.file.tell(), len(data)))
-                self.file.write(data)
+            self.spill.add(genes, lambda g: g.seqid)
 
     @property
     def seqids(self) -> list[str]:
-        return list(self.index)
+        return self.spill.seqids
 
     def genes(self, seqid: str) -> list[Gene]:
-        import pickle
-
-        out: list[Gene] = []
-        for offset, size in self.index.get(seqid, ()):
-            self.file.seek(offset)
-            out += pickle.loads(self.file.read(size))
-        return out
+        return self.spill.get(seqid)
 
     def __enter__(self) -> "GeneStore":
         return self
 
     def __exit__(self, *exc) -> None:
-        self.file.close()
+        self.spill.close()
 
 
 def within_genes(genes: list[Gene], regions: dict[str, list[Interval]] | None) -> list[Gene]:

@@ -30,11 +30,15 @@ the CDS as GFF3 has it.
 
 from __future__ import annotations
 
+import pickle
 import re
+import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from .errors import UserError
 from .fasta import text_lines
@@ -223,20 +227,154 @@ class Canonical:
     masked: list[tuple[str, int, int, str, str]] = field(default_factory=list)  # seqid, start0, end, strand, why
     masked_ids: dict[str, str] = field(default_factory=dict)  # ID of each masked gene -> why
 
+    def absorb(self, other: "Canonical") -> None:
+        """Add the counts of another part of the file (its lines are not taken)."""
+        for name in ("input_types", "dropped", "added", "renamed"):
+            getattr(self, name).update(getattr(other, name))
+        self.genes += other.genes
+        self.transcripts += other.transcripts
+        self.utr_disagreements += other.utr_disagreements
+        self.masked += other.masked
+        self.masked_ids |= other.masked_ids
+
 
 def canonical(path: str | Path, lengths: dict[str, int], types: Types) -> Canonical:
-    """Read, check and rewrite ``path`` (GFF3 or GTF) as GeenuFF needs it."""
-    rows, fmt = read_rows(path, lengths, types, complete=True)
+    """Read, check and rewrite ``path`` (GFF3 or GTF) as GeenuFF needs it, the whole file at once."""
+    found: dict[str, str] = {}
+    rows = list(iter_rows(path, lengths, types, complete=True, found=found))
+    return _canonical_of(path, rows, found.get("format", "gff3"), types)[0]
+
+
+def _canonical_of(path, rows: list[Row], fmt: str, types: Types) -> tuple[Canonical, "Linked"]:
     input_types = Counter(r.ftype for r in rows)
     dropped: Counter = Counter()
     if fmt == "gtf":
         rows = from_gtf(path, rows, dropped)
-    result = _rewrite(path, link(path, rows, types), types, input_types, dropped)
+    linked = link(path, rows, types)
+    result = _rewrite(path, linked, types, input_types, dropped)
     result.format = fmt
     for r in rows:
         if r.read_as:
             result.renamed[r.read_as, f"type written as {r.ftype} (its Sequence Ontology name)"] += 1
-    return result
+    return result, linked
+
+
+class Irregular(Exception):
+    """Rows of one sequence link to another's (or share its IDs): the file is to be read whole instead."""
+
+
+def sequence_runs(path: str | Path, of_run: Callable[[list[Row]], tuple[object, Iterable[str]]],
+                  **read: object) -> Iterator[object]:
+    """``of_run(rows)`` for each run of rows on one sequence, in file order, each run read and linked alone:
+    memory as the largest run, not the file. ``of_run`` returns its result and the IDs it used. Raises
+    :class:`Irregular` where a run does not stand alone (``of_run`` raises a UserError: a Parent in another
+    run, ...) or two runs use one ID (checked at the end, from 8 bytes an ID); the whole file then decides.
+    Errors of single lines (:func:`iter_rows`, given ``read``) are raised as they are."""
+    ids: list[np.ndarray] = []
+
+    def close(run):
+        try:
+            result, idents = of_run(run)
+        except UserError:
+            raise Irregular from None
+        ids.append(np.unique(np.fromiter((hash(i) for i in idents if i), np.int64)))
+        return result
+
+    run: list[Row] = []
+    for row in iter_rows(path, **read):
+        if run and row.seqid != run[-1].seqid:
+            yield close(run)
+            run = []
+        run.append(row)
+    if run:
+        yield close(run)
+    every = np.concatenate(ids) if ids else np.empty(0, np.int64)
+    if len(np.unique(every)) < len(every):
+        raise Irregular
+
+
+class SequenceSpill:
+    """Lists of items filed by sequence in a temporary file, read back one sequence at a time: a plant
+    genome's gene models held one sequence at a time, not all at once. Sequences keep the order they were
+    first filed in."""
+
+    def __init__(self):
+        self.file = tempfile.TemporaryFile()
+        self.index: dict[str, list[tuple[int, int]]] = defaultdict(list)  # seqid -> (offset, size) of its pickles
+
+    def add(self, items: Iterable, seqid_of: Callable[[object], str]) -> None:
+        by_seqid: dict[str, list] = defaultdict(list)
+        for item in items:
+            by_seqid[seqid_of(item)].append(item)
+        for seqid, group in by_seqid.items():
+            data = pickle.dumps(group, protocol=pickle.HIGHEST_PROTOCOL)
+            self.index[seqid].append((self.file.tell(), len(data)))
+            self.file.write(data)
+
+    def clear(self) -> None:
+        self.file.seek(0)
+        self.file.truncate()
+        self.index.clear()
+
+    @property
+    def seqids(self) -> list[str]:
+        return list(self.index)
+
+    def get(self, seqid: str) -> list:
+        out: list = []
+        for offset, size in self.index.get(seqid, ()):
+            self.file.seek(offset)
+            out += pickle.loads(self.file.read(size))
+        self.file.seek(0, 2)
+        return out
+
+    def close(self) -> None:
+        self.file.close()
+
+    def __enter__(self) -> "SequenceSpill":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _line_seqid(line: str) -> str:
+    return line.split("\t", 1)[0]
+
+
+def canonical_by_sequence(path: str | Path, lengths: dict[str, int], types: Types) -> tuple[Canonical, SequenceSpill]:
+    """:func:`canonical`, one run of rows on one sequence at a time: the counts (``lines`` empty) and the
+    canonical lines by sequence in a :class:`SequenceSpill`, each sequence's lines together (GeenuFF drops
+    the earlier genes of a sequence whose rows come back after another's). Where runs do not stand alone
+    (:class:`Irregular`), the whole file is read, as :func:`canonical` does, and gives the same result."""
+    spill = SequenceSpill()
+    found: dict[str, str] = {}
+
+    def of_run(rows):
+        part, linked = _canonical_of(path, rows, found.get("format", "gff3"), types)
+        # the IDs as written: renamed transcripts' own, and the genes made here (roots)
+        return (part, linked.has_genes, linked.guessed_genes), [r.ident for r in linked.rows + linked.roots]
+
+    total = Canonical([], Counter(), Counter(), Counter())
+    try:
+        with_genes = guessed = False
+        for part, has_genes, guesses in sequence_runs(path, of_run, lengths=lengths, types=types, complete=True,
+                                                      found=found):
+            total.absorb(part)
+            with_genes, guessed = with_genes or has_genes, guessed or guesses
+            spill.add(part.lines, _line_seqid)
+        if with_genes and guessed:  # a transcript without a Parent in a file with genes: the whole file decides
+            raise Irregular
+    except Irregular:
+        spill.clear()
+        total = canonical(path, lengths, types)
+        spill.add(total.lines, _line_seqid)
+        total.lines = []
+    except BaseException:
+        spill.close()
+        raise
+    total.format = found.get("format", total.format)
+    return total, spill
 
 
 def from_gtf(path, rows: list[Row], dropped: Counter) -> list[Row]:
@@ -378,6 +516,8 @@ class Linked:
     roles: Roles
     added: Counter
     renamed: Counter
+    has_genes: bool = False  # the rows have genes of their own
+    guessed_genes: bool = False  # genes were made for transcripts with neither Parent nor gene attribute
 
 
 def link(path, rows: list[Row], types: Types | None = None) -> Linked:
@@ -423,6 +563,7 @@ def link(path, rows: list[Row], types: Types | None = None) -> Linked:
             if not roles.gene(r) and not roles.transcript(r) and any(p in shared for p in r.parents):
                 r.parents, r.text = tuple(shared.get(p, p) for p in r.parents), None
     has_genes = any(roles.gene(r) for r in rows)
+    guessed = False
     roots: list[Row] = []
     made_genes: dict[str, Row] = {}
     for r in rows:
@@ -438,6 +579,7 @@ def link(path, rows: list[Row], types: Types | None = None) -> Linked:
                     raise UserError(f"{path}: line {r.line}: {r.ftype} {r.ident or '?'!r} has no Parent attribute "
                                     "(GeenuFF groups transcripts under their gene)")
                 gene_id = named or f"{r.ident or r.line}.gene"
+                guessed = guessed or not named
                 if gene_id in by_id:  # the gene is in the file, named by an attribute (gffread --keep-genes)
                     r.parents, r.text = (gene_id,), None
                 else:
@@ -477,7 +619,7 @@ def link(path, rows: list[Row], types: Types | None = None) -> Linked:
     for r in rows:  # a row with parents that no root reaches is in a cycle
         if id(r) not in reached:
             raise UserError(f"{path}: line {r.line}: {r.ftype} is part of a Parent cycle")
-    return Linked(rows, roots, spans, roles, added, renamed)
+    return Linked(rows, roots, spans, roles, added, renamed, has_genes, guessed)
 
 
 def _rewrite(path, linked: Linked, types: Types, input_types: Counter, dropped: Counter) -> Canonical:

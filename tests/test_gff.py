@@ -9,6 +9,8 @@ each rule, and GeenuFF on the raw ENA-style file shows what was silently wrong b
 from __future__ import annotations
 
 import gzip
+import re
+from collections import Counter
 
 import h5py
 import numpy as np
@@ -17,7 +19,8 @@ import pytest
 from conftest import DATA
 from helixer_tools.errors import UserError
 from helixer_tools.geenuff2h5 import geenuff_to_h5
-from helixer_tools.import2geenuff import check_gff3, import_to_geenuff, masked_coding_share
+from helixer_tools.gff import canonical
+from helixer_tools.import2geenuff import _geenuff_types, check_gff3, import_to_geenuff, masked_coding_share
 
 AT_GFF = DATA / "athaliana_1M/chr1_1M.gff3.gz"
 AT_FA = DATA / "athaliana_1M/chr1_1M.fa.gz"
@@ -252,10 +255,18 @@ TWO_ISOFORMS = ("chr1\tt\tgene\t1\t300\t.\t+\t.\tID=g1\n"
                 "chr1\tt\tstop_codon\t288\t290\t.\t+\t0\tParent=t1\n")
 
 
+def checked(path, lengths):
+    """check_gff3's counts, with the canonical lines of every sequence, in order, as ``lines``."""
+    counts, spill = check_gff3(path, lengths)
+    with spill:
+        counts.lines = [line for seqid in spill.seqids for line in spill.get(seqid)]
+    return counts
+
+
 def canon(tmp_path, body):
     path = tmp_path / "a.gff3"
     path.write_text("##gff-version 3\n" + body)
-    return check_gff3(path, {"chr1": 400})
+    return checked(path, {"chr1": 400})
 
 
 def test_rules_on_a_small_gene(tmp_path):
@@ -333,7 +344,7 @@ def test_type_synonyms_are_read_under_their_sequence_ontology_name(tmp_path):
                    "chr1\tt\tgene\t1\t300\t.\t+\t.\tID=g1;gene_biotype=lncRNA\n"
                    "chr1\tt\tlncRNA\t1\t300\t.\t+\t.\tID=t1;Parent=g1\n"
                    "chr1\tt\texon\t1\t300\t.\t+\t.\tParent=t1\n")
-    canon = check_gff3(gff, {"chr1": 400})
+    canon = checked(gff, {"chr1": 400})
     assert canon.lines[1].split("\t")[2] == "lnc_RNA" and canon.transcripts == 1
     assert canon.renamed == {("lncRNA", "type written as lnc_RNA (its Sequence Ontology name)"): 1}
     gff.write_text(gff.read_text().replace("\tlncRNA\t", "\tmy_RNA\t"))
@@ -454,3 +465,54 @@ def test_a_gff3_without_genes_is_an_all_intergenic_annotation(tmp_path, capfd):
     (tmp_path / "blank.txt").write_text("# nothing here\n")
     assert import2geenuff.main(["--gff3", str(tmp_path / "blank.txt"), "--output", str(tmp_path / "b.db"), *argv]) == 1
     assert "blank.txt: no features found (is this a GFF3 file?)" in capfd.readouterr().err
+
+
+# ---------------------------------------------------------------- one sequence at a time (issue 28)
+
+
+GENE_ONLY_CDS = ("chr1\tt\tgene\t320\t390\t.\t-\t.\tID=g9\n"
+                 "chr1\tt\tmRNA\t320\t390\t.\t-\t.\tID=t9;Parent=g9\n"
+                 "chr1\tt\tCDS\t320\t340\t.\t-\t0\tParent=t9\n"
+                 "chr1\tt\tCDS\t361\t390\t.\t-\t0\tParent=t9\n")
+
+
+def _on(seqid: str, body: str, suffix: str = "") -> str:
+    """``body`` moved to sequence ``seqid``, its IDs given ``suffix``."""
+    out = body.replace("chr1\t", f"{seqid}\t")
+    return re.sub(r"((?:ID|Parent)=)([^;\n]+)", lambda m: m.group(1) + ",".join(
+        f"{v}{suffix}" for v in m.group(2).split(",")), out) if suffix else out
+
+
+def test_one_sequence_at_a_time_as_the_whole_file(tmp_path):
+    """check_gff3 reads a run of rows on one sequence at a time; what comes out is what the whole file gives:
+    the same counts, and the same lines, each sequence's together (a sequence whose rows come back after
+    another's has all of them in one place: GeenuFF would keep only the last block)."""
+    lengths = {"chr1": 400, "chr2": 400}
+    path = tmp_path / "two.gff3"
+    path.write_text("##gff-version 3\n" + _on("chr1", TWO_ISOFORMS) + _on("chr2", TWO_ISOFORMS, "b")
+                    + _on("chr1", GENE_ONLY_CDS, "c"))
+    whole = canonical(path, lengths, _geenuff_types())
+    runs = checked(path, lengths)
+    assert (runs.genes, runs.transcripts, runs.input_types, runs.dropped, runs.added) == \
+           (whole.genes, whole.transcripts, whole.input_types, whole.dropped, whole.added) == \
+           (3, 5, whole.input_types, whole.dropped, Counter({("exon", "for transcripts given as CDS only"): 2}))
+    first_chr1 = [line for line in whole.lines if line.startswith("chr1")]
+    assert runs.lines == first_chr1 + [line for line in whole.lines if line.startswith("chr2")]
+    assert [line.split("\t")[2] for line in first_chr1].count("gene") == 2
+
+
+@pytest.mark.parametrize("second,message", [
+    (_on("chr2", TWO_ISOFORMS), "ID 'g1' is already used on line 2 by a gene on chr1"),  # an ID on two sequences
+    (_on("chr2", TWO_ISOFORMS, "b").replace("ID=t1b;Parent=g1b", "ID=t1b;Parent=g1"),  # a Parent on another
+     "mRNA 't1b' (chr2:1-300) lies outside its parent gene 'g1'"),
+    ("chr2\tt\tmRNA\t1\t300\t.\t+\t.\tID=tx\nchr2\tt\texon\t1\t300\t.\t+\t.\tParent=tx\n",  # no gene here,
+     "mRNA 'tx' has no Parent attribute"),  # but genes in the file: its Parent is missing, not implied
+])
+def test_runs_that_do_not_stand_alone_are_read_whole(tmp_path, second, message):
+    path = tmp_path / "two.gff3"
+    path.write_text("##gff-version 3\n" + TWO_ISOFORMS + second)
+    lengths = {"chr1": 400, "chr2": 400}
+    with pytest.raises(UserError, match=re.escape(message)):
+        canonical(path, lengths, _geenuff_types())
+    with pytest.raises(UserError, match=re.escape(message)):
+        check_gff3(path, lengths)
