@@ -12,21 +12,22 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import logging
 import re
-import shutil
 import sqlite3
 import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from .atomic import atomic_path
 from .errors import UserError
-from .fasta import UTF8_BOM, compression, open_binary, scan
-from .gff import Canonical, Types, canonical, merge
+from .fasta import iter_sequences, scan
+from .gff import Canonical, SequenceSpill, Types, canonical_by_sequence, merge
 from .h5io import SEQID_BYTES, SPECIES_BYTES, check_name
 from .labels import ERROR_TYPES
+from .progress import Progress
 
 log = logging.getLogger("helixer_tools")
 
@@ -42,23 +43,11 @@ def _geenuff_types() -> Types:
     return Types({t.value for t in types.AllKnownGFFFeatures}, genes, transcripts, parts)
 
 
-def check_gff3(path: str | Path, lengths: dict[str, int]) -> Canonical:
+def check_gff3(path: str | Path, lengths: dict[str, int]) -> tuple[Canonical, SequenceSpill]:
     """Check the gene models (GFF3 or GTF) against the FASTA's sequence ``lengths`` and rewrite them as
-    GeenuFF needs them (see :mod:`helixer_tools.gff`); each problem is an error naming the line."""
-    return canonical(path, lengths, _geenuff_types())
-
-
-def _plain_copy(path: Path, workdir: Path, name: str) -> Path:
-    """GeenuFF infers compression from file names and Biopython refuses a byte-order mark: hand it plain text
-    without one, whatever the input is."""
-    if compression(path) is None:
-        with open(path, "rb") as fh:
-            if fh.read(3) != UTF8_BOM:
-                return path
-    out = workdir / name
-    with open_binary(path) as src, open(out, "wb") as dst:
-        shutil.copyfileobj(src, dst, 1 << 22)
-    return out
+    GeenuFF needs them (see :mod:`helixer_tools.gff`), one sequence at a time; each problem is an error
+    naming the line. Returns the counts and the canonical lines by sequence (a spill the caller closes)."""
+    return canonical_by_sequence(path, lengths, _geenuff_types())
 
 
 class _MaskedHere(logging.Filter):
@@ -97,10 +86,10 @@ def error_summary(db_path: str | Path) -> dict[str, int]:
         con.close()
 
 
-def _import(gff3, fasta, workdir: Path, tmp_db: Path, tmp_log: Path, species, accession, genome_version,
-            acquired_from, min_intron_length, has_genes: bool, masked: dict[str, str] | None = None) -> None:
-    """Run GeenuFF's importer on the FASTA and ``workdir/canonical.gff3`` into ``tmp_db``, its log into
-    ``tmp_log`` (both renamed by the caller)."""
+def _import(gff3, fasta, spill: SequenceSpill, workdir: Path, tmp_db: Path, tmp_log: Path, genome: dict[str, str],
+            min_intron_length: int, masked: dict[str, str], total_bp: int, progress: bool) -> None:
+    """Run GeenuFF's importer on the FASTA and the canonical gene models in ``spill`` into ``tmp_db``, its log
+    into ``tmp_log`` (both renamed by the caller)."""
     from rare_geenuff.applications.importer import ImportController
 
     handler = logging.FileHandler(tmp_log, mode="w")
@@ -115,21 +104,16 @@ def _import(gff3, fasta, workdir: Path, tmp_db: Path, tmp_log: Path, species, ac
         h.setLevel(max(level, old_level))
     root.addHandler(handler)
     root.setLevel(logging.INFO)
-    masked_here = _MaskedHere(masked or {})
+    masked_here = _MaskedHere(masked)
     root.addFilter(masked_here)
     printed = io.StringIO()  # what GeenuFF prints goes to its log too, not to our one-line errors
     try:
-        plain_fasta = _plain_copy(Path(fasta), workdir, "genome.fa")
         log.info("importing with GeenuFF (min intron length %d)", min_intron_length)
-        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), \
+                Progress(total_bp, "import2geenuff", enabled=progress) as bar:
             controller = ImportController(database_path=str(tmp_db), config={"min_intron_length": min_intron_length},
                                           replace_db=True)
-            genome = {"species": species, "accession": accession, "version": genome_version,
-                      "acquired_from": acquired_from}
-            if has_genes:
-                controller.add_genome(str(plain_fasta), str(workdir / "canonical.gff3"), genome)
-            else:  # GeenuFF cannot read a GFF3 without features: the sequences alone
-                controller.add_sequences(str(plain_fasta), genome)
+            _add_genome(controller, gff3, fasta, spill, workdir, genome, bar.update)
             controller.session.close()
             controller.engine.dispose()
     except (UserError, KeyboardInterrupt, OSError):
@@ -148,7 +132,56 @@ def _import(gff3, fasta, workdir: Path, tmp_db: Path, tmp_log: Path, species, ac
         if printed.getvalue():
             with open(tmp_log, "a") as f:
                 f.write(printed.getvalue())
-        Path(f"{tmp_db}.partial").unlink(missing_ok=True)  # GeenuFF keeps a failed database beside it
+
+
+COMMIT_BP = 64_000_000  # sequences are written to the database in batches of about this many bases
+
+
+def _add_genome(controller, gff3, fasta, spill: SequenceSpill, workdir: Path, genome: dict[str, str],
+                progress: Callable[[int], None]) -> None:
+    """What GeenuFF's ``ImportController.add_genome`` does, one sequence at a time: GeenuFF's own reads the
+    whole FASTA, then the whole GFF3, into memory (11 GB for a 300 Mbp genome). The same database comes out:
+    coordinates in FASTA order, then each sequence's gene models, in the order their sequences first appear
+    in the file, through GeenuFF's own ``add_gff`` (its grouping, error regions and numbering), with only
+    that sequence's coordinate loaded."""
+    from rare_geenuff.base import helpers, orm
+
+    logging.info("Starting to add genome: %s", genome["species"])
+    logging.info("FASTA path: %s", fasta)
+    logging.info("GFF path: the canonical gene models of %s, one sequence at a time", gff3)
+    controller.clean_tmp_data()
+    controller.make_genome(genome)
+    importer, session = controller.latest_fasta_importer, controller.session
+    pending = 0
+    for seqid, pieces in iter_sequences(fasta):
+        seq = b"".join(pieces).decode("ascii")  # upper case, as GeenuFF stores and hashes it
+        orm.Coordinate(sequence=seq, length=len(seq), seqid=seqid, sha1=helpers.sequence_hash(seq),
+                       genome=importer.genome)
+        logging.info("Added coordinate object for FASTA sequence with seqid %s to the queue", seqid)
+        pending += len(seq)
+        del seq
+        if pending >= COMMIT_BP:
+            session.commit()  # expires the coordinates: their bases leave memory
+            pending = 0
+    session.commit()
+    if not spill.seqids:  # GeenuFF cannot read a GFF3 without features: the sequences alone
+        return
+    # the GFF3's sequence ids are the FASTA's (checked): GeenuFF's mapping between them, which loads every
+    # coordinate with its bases, is not needed; each sequence's own coordinate is given instead
+    importer.mk_mapper = lambda gff_file=None: None
+    part = workdir / "sequence.gff3"
+    for seqid in spill.seqids:
+        coord = session.query(orm.Coordinate).filter_by(genome_id=importer.genome.id, seqid=seqid).one()
+        importer._gffid_to_coords = {seqid: coord}
+        with open(part, "w") as out:
+            out.write("##gff-version 3\n")
+            out.writelines(line + "\n" for line in spill.get(seqid))
+        controller.add_gff(str(part))
+        progress(coord.length)
+        session.expire(coord)
+        del coord
+        importer._gffid_to_coords = None
+    controller.run_analyze()
 
 
 MASK_TABLE = "helixer_tools_mask"  # our own table: upstream's geenuff2h5 ignores it
@@ -167,26 +200,25 @@ def write_masks(db_path: str | Path, masks: list[tuple[str, int, int, str, str]]
 
 def masked_coding_share(db_path: str | Path) -> tuple[int, int]:
     """(coding bases inside GeenuFF error regions, coding bases) of a database: what training will not see
-    of the gene models. Missing UTRs mask only around genes; overlapping exons and the like mask them."""
+    of the gene models. Missing UTRs mask only around genes; overlapping exons and the like mask them.
+    Read one sequence and strand at a time."""
+    kinds = ("geenuff_cds", *ERROR_TYPES)
     con = sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True)
     try:
-        rows = con.execute('SELECT coordinate_id, is_plus_strand, type, start, "end" FROM feature').fetchall()
+        rows = con.execute(f'SELECT coordinate_id, is_plus_strand, type, start, "end" FROM feature WHERE type IN '
+                           f'({",".join("?" * len(kinds))}) ORDER BY coordinate_id, is_plus_strand', kinds)
+        masked = total = 0
+        for _, group in itertools.groupby(rows, key=lambda r: (r[0], r[1])):
+            coding, errors = [], []
+            for _, _, ftype, a, b in group:
+                (coding if ftype == "geenuff_cds" else errors).append((min(a, b), max(a, b)))
+            cds = merge(coding, touching=0)
+            total += sum(b - a for a, b in cds)
+            for e0, e1 in merge(errors, touching=0):
+                masked += sum(max(0, min(b, e1) - max(a, e0)) for a, b in cds)
+        return masked, total
     finally:
         con.close()
-    coding, errors = {}, {}
-    for cid, plus, ftype, a, b in rows:
-        a, b = min(a, b), max(a, b)
-        if ftype == "geenuff_cds":
-            coding.setdefault((cid, plus), []).append((a, b))
-        elif ftype in ERROR_TYPES:
-            errors.setdefault((cid, plus), []).append((a, b))
-    masked = total = 0
-    for key, spans in coding.items():
-        cds = merge(spans, touching=0)
-        total += sum(b - a for a, b in cds)
-        for e0, e1 in merge(errors.get(key, []), touching=0):
-            masked += sum(max(0, min(b, e1) - max(a, e0)) for a, b in cds)
-    return masked, total
 
 
 MASKED_WARNING = 0.05  # share of coding bases in error regions above which the import warns
@@ -222,29 +254,33 @@ def import_to_geenuff(
     min_intron_length: int = 20,
     summary: str | Path | None = None,
     argv: Sequence[str] = (),
+    progress: bool = False,
 ) -> dict[str, int]:
     """Import; returns the database's feature counts by type. Output, log and summary appear together."""
     check_name("species", species, SPECIES_BYTES)
     output, log_file = Path(output), Path(log_file)
     records = scan(fasta, max_seqid_bytes=SEQID_BYTES)
-    canon = check_gff3(gff3, {r.seqid: r.length for r in records})
-    changes = [f"dropped {n} {t} {why}" for (t, why), n in sorted(canon.dropped.items())]
-    changes += [f"added {n} {t} {why}" for (t, why), n in sorted(canon.added.items())]
-    changes += [f"gave {n} {t} an ID of its own: {why}" for (t, why), n in sorted(canon.renamed.items())]
-    log.info("%s: %d sequences; %s (%s): %d rows, %d genes, %d transcripts%s", fasta, len(records), gff3,
-             canon.format.upper(), sum(canon.input_types.values()), canon.genes, canon.transcripts,
-             ("; " + ", ".join(changes)) if changes else "")
-    if canon.utr_disagreements:
-        log.warning("%s: %d transcripts have UTR rows that differ from exon minus CDS; GeenuFF uses exon and CDS",
-                    gff3, canon.utr_disagreements)
     with contextlib.ExitStack() as stack:
+        canon, spill = check_gff3(gff3, {r.seqid: r.length for r in records})
+        stack.enter_context(spill)
+        changes = [f"dropped {n} {t} {why}" for (t, why), n in sorted(canon.dropped.items())]
+        changes += [f"added {n} {t} {why}" for (t, why), n in sorted(canon.added.items())]
+        changes += [f"gave {n} {t} an ID of its own: {why}" for (t, why), n in sorted(canon.renamed.items())]
+        log.info("%s: %d sequences; %s (%s): %d rows, %d genes, %d transcripts%s", fasta, len(records), gff3,
+                 canon.format.upper(), sum(canon.input_types.values()), canon.genes, canon.transcripts,
+                 ("; " + ", ".join(changes)) if changes else "")
+        if canon.utr_disagreements:
+            log.warning("%s: %d transcripts have UTR rows that differ from exon minus CDS; GeenuFF uses exon and "
+                        "CDS", gff3, canon.utr_disagreements)
         tmp_db = stack.enter_context(atomic_path(output))
         tmp_log = stack.enter_context(atomic_path(log_file))
         tmp_summary = stack.enter_context(atomic_path(summary)) if summary else None
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="import2geenuff-")))
-        (workdir / "canonical.gff3").write_text("##gff-version 3\n" + "".join(line + "\n" for line in canon.lines))
-        _import(gff3, fasta, workdir, tmp_db, tmp_log, species, accession, genome_version, acquired_from,
-                min_intron_length, has_genes=bool(canon.lines), masked=canon.masked_ids)
+        genome = {"species": species, "accession": accession, "version": genome_version,
+                  "acquired_from": acquired_from}
+        lengths = {r.seqid: r.length for r in records}
+        _import(gff3, fasta, spill, workdir, tmp_db, tmp_log, genome, min_intron_length, canon.masked_ids,
+                sum(lengths[s] for s in spill.seqids), progress)
         write_masks(tmp_db, canon.masked)
         counts = error_summary(tmp_db)
         masked = masked_coding_share(tmp_db)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import shutil
 import sqlite3
 import subprocess
@@ -221,6 +222,30 @@ def test_import_cli_small_gene_and_geenuff2h5_cli(tmp_path):
         plus = np.concatenate(y[:4])[:30].argmax(1)
         assert plus.tolist() == [1, 1, 1] + [2] * 24 + [1, 1, 1]  # UTR, CDS, UTR; minus strand intergenic
         assert (np.concatenate(y[4:])[:, 0] == 1).sum() == 30
+
+
+def test_import_one_sequence_at_a_time_keeps_every_gene(tmp_path):
+    """Gene models go to GeenuFF one sequence at a time, each sequence's together: a file whose chr1 rows come
+    back after chr2's keeps both chr1 genes (GeenuFF's own reader keeps a sequence's last block only), and
+    each coordinate, sequence and digest is as GeenuFF's own import writes them (FASTA order, upper case)."""
+    body = (GENE + GENE.replace("chr1", "chr2").replace("=g1", "=g2").replace("=t1", "=t2")
+            + GENE.replace("\t1\t30\t", "\t31\t60\t").replace("\t4\t27\t", "\t34\t57\t")
+            .replace("=g1", "=g3").replace("=t1", "=t3"))
+    gene = "ATG" + "GCA" * 8 + "TAA"
+    fasta = tmp_path / "g.fa"
+    fasta.write_text(f">chr2 second\n{gene.lower()}\n>chr1\n{gene}\n{gene}\n")
+    db = tmp_path / "o.sqlite3"
+    import_to_geenuff(_gff(tmp_path, body), fasta, db, tmp_path / "o.log", "Sp")
+    con = sqlite3.connect(db)
+    coords = con.execute("SELECT id, seqid, length, sequence, sha1 FROM coordinate ORDER BY id").fetchall()
+    assert coords == [(1, "chr2", 30, gene, hashlib.sha1(gene.encode()).hexdigest()),
+                      (2, "chr1", 60, gene * 2, hashlib.sha1((gene * 2).encode()).hexdigest())]
+    genes = con.execute("SELECT c.seqid, s.given_name FROM super_locus s JOIN transcript t ON t.super_locus_id = s.id "
+                        "JOIN transcript_piece p ON p.transcript_id = t.id JOIN association_transcript_piece_to_feature a "
+                        "ON a.transcript_piece_id = p.id JOIN feature f ON f.id = a.feature_id JOIN coordinate c ON "
+                        "c.id = f.coordinate_id WHERE f.type = 'geenuff_cds' ORDER BY s.id").fetchall()
+    assert genes == [("chr1", "g1"), ("chr1", "g3"), ("chr2", "g2")]  # in the order the sequences first appear
+    con.close()
 
 
 def _copy_db(src, tmp_path):

@@ -61,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace, argv: list[str]) -> None:
     import_to_geenuff(args.gff3, args.fasta, args.output, args.log, args.species, accession=args.accession,
                       genome_version=args.genome_version, acquired_from=args.acquired_from,
-                      min_intron_length=args.min_intron_length, summary=args.summary, argv=argv)
+                      min_intron_length=args.min_intron_length, summary=args.summary, argv=argv,
+                      progress=not args.quiet)
 
 
 def main(argv: list[str] | None = None) -> int:
