@@ -2,8 +2,9 @@
 
 GeenuFF groups features by their order in the file and by nesting, not by ``Parent``. Files that nest
 differently import silently wrong: an ENA/EMBL submission lists every exon (and intron) a second time as
-children of the gene, GeenuFF sees overlapping exons and masks every gene. This module reads the whole
-file, checks it (each problem an error naming the line), builds the hierarchy from ``ID``/``Parent`` and
+children of the gene, GeenuFF sees overlapping exons and masks every gene. This module reads the file
+(a run of rows on one sequence at a time where the runs stand alone, see :func:`canonical_by_sequence`),
+checks it (each problem an error naming the line), builds the hierarchy from ``ID``/``Parent`` and
 writes it back gene by gene, each followed by its transcripts and their parts, depth first in file order.
 
 Only what GeenuFF would get wrong is changed; a file already nested this way (RefSeq, Phytozome, Ensembl
