@@ -358,19 +358,20 @@ def canonical_by_sequence(path: str | Path, lengths: dict[str, int], types: Type
 
     total = Canonical([], Counter(), Counter(), Counter())
     try:
-        with_genes = guessed = False
-        for part, has_genes, guesses in sequence_runs(path, of_run, lengths=lengths, types=types, complete=True,
-                                                      found=found):
-            total.absorb(part)
-            with_genes, guessed = with_genes or has_genes, guessed or guesses
-            spill.add(part.lines, _line_seqid)
-        if with_genes and guessed:  # a transcript without a Parent in a file with genes: the whole file decides
-            raise Irregular
-    except Irregular:
-        spill.clear()
-        total = canonical(path, lengths, types)
-        spill.add(total.lines, _line_seqid)
-        total.lines = []
+        try:
+            with_genes = guessed = False
+            for part, has_genes, guesses in sequence_runs(path, of_run, lengths=lengths, types=types,
+                                                          complete=True, found=found):
+                total.absorb(part)
+                with_genes, guessed = with_genes or has_genes, guessed or guesses
+                spill.add(part.lines, _line_seqid)
+            if with_genes and guessed:  # a transcript without Parent in a file with genes: the whole file decides
+                raise Irregular
+        except Irregular:
+            spill.clear()
+            total = canonical(path, lengths, types)  # raises the error a run met, if it is one
+            spill.add(total.lines, _line_seqid)
+            total.lines = []
     except BaseException:
         spill.close()
         raise

@@ -143,7 +143,9 @@ def _add_genome(controller, gff3, fasta, spill: SequenceSpill, workdir: Path, ge
     whole FASTA, then the whole GFF3, into memory (11 GB for a 300 Mbp genome). The same database comes out:
     coordinates in FASTA order, then each sequence's gene models, in the order their sequences first appear
     in the file, through GeenuFF's own ``add_gff`` (its grouping, error regions and numbering), with only
-    that sequence's coordinate loaded."""
+    that sequence's coordinate loaded. It relies on two internals of the pinned rare-geenuff 0.1.1 (the
+    FASTA importer's ``mk_mapper`` and ``_gffid_to_coords``); the upstream chain tests and
+    ``test_import_one_sequence_at_a_time_keeps_every_gene`` hold it to GeenuFF's own result."""
     from rare_geenuff.base import helpers, orm
 
     logging.info("Starting to add genome: %s", genome["species"])
@@ -260,8 +262,9 @@ def import_to_geenuff(
     check_name("species", species, SPECIES_BYTES)
     output, log_file = Path(output), Path(log_file)
     records = scan(fasta, max_seqid_bytes=SEQID_BYTES)
+    lengths = {r.seqid: r.length for r in records}
     with contextlib.ExitStack() as stack:
-        canon, spill = check_gff3(gff3, {r.seqid: r.length for r in records})
+        canon, spill = check_gff3(gff3, lengths)
         stack.enter_context(spill)
         changes = [f"dropped {n} {t} {why}" for (t, why), n in sorted(canon.dropped.items())]
         changes += [f"added {n} {t} {why}" for (t, why), n in sorted(canon.added.items())]
@@ -278,7 +281,6 @@ def import_to_geenuff(
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="import2geenuff-")))
         genome = {"species": species, "accession": accession, "version": genome_version,
                   "acquired_from": acquired_from}
-        lengths = {r.seqid: r.length for r in records}
         _import(gff3, fasta, spill, workdir, tmp_db, tmp_log, genome, min_intron_length, canon.masked_ids,
                 sum(lengths[s] for s in spill.seqids), progress)
         write_masks(tmp_db, canon.masked)
