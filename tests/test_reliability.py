@@ -305,7 +305,9 @@ def test_cancelled_run_leaves_nothing(tool, sig, code, tmp_path):
     output is removed, the exit code says which signal, and the last line says that nothing was written."""
     data = ROOT / "tests" / "data" / "athaliana_1M"
     args = {
-        "predict": ["--model", data / "chr1_0-10M.model.h5", "--h5", data / "upstream_fasta.h5", "--output", "p.h5"],
+        # one row a batch, overlapping: ~17 s of writing, not 3 (CI once saw all of it done before the signal)
+        "predict": ["--model", data / "chr1_0-10M.model.h5", "--h5", data / "upstream_fasta.h5", "--output", "p.h5",
+                    "--overlap", "--batch-size", "1"],
         "train": ["head", "--pretrained", TEST_DATA / "helixer_tiny_upstream.h5", "--training", TEST_DATA / FILES["labels"],
                   "--validation", TEST_DATA / FILES["labels"], "--output", "m.h5", "--metrics", "m.tsv",
                   "--epochs", "1000", "--patience", "1000"],
