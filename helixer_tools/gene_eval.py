@@ -41,7 +41,7 @@ import numpy as np
 
 from .errors import UserError
 from .fasta import open_binary
-from .gff import UTR_TYPES, Irregular, SequenceSpill, from_gtf, link, mask_reason, merge, read_rows, sequence_runs
+from .gff import UTR_TYPES, Irregular, Linked, SequenceSpill, from_gtf, link, mask_reason, merge, read_rows, sequence_runs
 
 log = logging.getLogger("helixer_tools")
 
@@ -82,13 +82,14 @@ class Annotation:
     masked: int = 0  # pseudogenes and transposable element genes with mRNAs, not counted
 
 
-def _genes_of(path, rows, fmt: str) -> tuple[list[Gene], int]:
-    """The coding gene models among ``rows`` and the number of masked genes."""
+def _genes_of(path, rows, fmt: str) -> tuple[tuple[list[Gene], int], Linked]:
+    """The coding gene models among ``rows`` and the number of masked genes; the rows as linked (their links
+    undone again)."""
     if fmt == "gtf":
         rows = from_gtf(path, rows, Counter())
     linked = link(path, rows)
     try:
-        return _genes_linked(linked)
+        return _genes_linked(linked), linked
     finally:
         for r in (*linked.rows, *linked.roots):  # parent <-> children cycles would wait for the cyclic collector
             r.children, r.parent = [], None
@@ -123,8 +124,8 @@ def _genes_linked(linked) -> tuple[list[Gene], int]:
 def _by_runs(path) -> Iterator[tuple[list[Gene], int]]:
     """Genes per run of rows on one sequence, each run linked alone (:func:`helixer_tools.gff.sequence_runs`)."""
     found: dict[str, str] = {}
-    return sequence_runs(path, lambda run: (_genes_of(path, run, found.get("format", "gff3")), [r.ident for r in run]),
-                         complete=True, stop_at_fasta=True, found=found)
+    return sequence_runs(path, lambda run: _genes_of(path, run, found.get("format", "gff3")), complete=True,
+                         stop_at_fasta=True, found=found)
 
 
 def read_gff3(path: str | Path) -> Annotation:
@@ -148,9 +149,9 @@ class GeneStore:
             self.spill.clear()
             self.masked = 0
             rows, fmt = read_rows(path, complete=True, stop_at_fasta=True)
-            genes = _genes_of(path, rows, fmt)
+            whole, _ = _genes_of(path, rows, fmt)
             del rows
-            self._fill([genes])
+            self._fill([whole])
         except BaseException:
             self.spill.close()
             raise

@@ -264,21 +264,27 @@ class Irregular(Exception):
     """Rows of one sequence link to another's (or share its IDs): the file is to be read whole instead."""
 
 
-def sequence_runs(path: str | Path, of_run: Callable[[list[Row]], tuple[object, Iterable[str]]],
+def sequence_runs(path: str | Path, of_run: Callable[[list[Row]], tuple[object, "Linked"]],
                   **read: object) -> Iterator[object]:
     """``of_run(rows)`` for each run of rows on one sequence, in file order, each run read and linked alone:
-    memory as the largest run, not the file. ``of_run`` returns its result and the IDs it used. Raises
-    :class:`Irregular` where a run does not stand alone (``of_run`` raises a UserError: a Parent in another
-    run, ...) or two runs use one ID (checked at the end, from 8 bytes an ID); the whole file then decides.
-    Errors of single lines (:func:`iter_rows`, given ``read``) are raised as they are."""
+    memory as the largest run, not the file. ``of_run`` returns its result and the run's :class:`Linked`.
+    Raises :class:`Irregular` where a run does not stand alone, and the whole file then decides: ``of_run``
+    raises a UserError (a Parent in another run, ...), two runs use one ID (checked at the end, from 8 bytes
+    an ID; renamed transcripts' and made genes' IDs included), or a run made genes for transcripts without
+    Parent while the file has genes (an error when read whole). Errors of single lines (:func:`iter_rows`,
+    given ``read``) are raised as they are."""
     ids: list[np.ndarray] = []
+    with_genes = guessed = False
 
     def close(run):
+        nonlocal with_genes, guessed
         try:
-            result, idents = of_run(run)
+            result, linked = of_run(run)
         except UserError:
             raise Irregular from None
-        ids.append(np.unique(np.fromiter((hash(i) for i in idents if i), np.int64)))
+        idents = (r.ident for r in (*linked.rows, *linked.roots) if r.ident)
+        ids.append(np.unique(np.fromiter((hash(i) for i in idents), np.int64)))
+        with_genes, guessed = with_genes or linked.has_genes, guessed or linked.guessed_genes
         return result
 
     run: list[Row] = []
@@ -290,7 +296,7 @@ def sequence_runs(path: str | Path, of_run: Callable[[list[Row]], tuple[object, 
     if run:
         yield close(run)
     every = np.concatenate(ids) if ids else np.empty(0, np.int64)
-    if len(np.unique(every)) < len(every):
+    if len(np.unique(every)) < len(every) or (with_genes and guessed):
         raise Irregular
 
 
@@ -351,22 +357,13 @@ def canonical_by_sequence(path: str | Path, lengths: dict[str, int], types: Type
     spill = SequenceSpill()
     found: dict[str, str] = {}
 
-    def of_run(rows):
-        part, linked = _canonical_of(path, rows, found.get("format", "gff3"), types)
-        # the IDs as written: renamed transcripts' own, and the genes made here (roots)
-        return (part, linked.has_genes, linked.guessed_genes), [r.ident for r in linked.rows + linked.roots]
-
     total = Canonical([], Counter(), Counter(), Counter())
     try:
         try:
-            with_genes = guessed = False
-            for part, has_genes, guesses in sequence_runs(path, of_run, lengths=lengths, types=types,
-                                                          complete=True, found=found):
+            for part in sequence_runs(path, lambda rows: _canonical_of(path, rows, found.get("format", "gff3"), types),
+                                      lengths=lengths, types=types, complete=True, found=found):
                 total.absorb(part)
-                with_genes, guessed = with_genes or has_genes, guessed or guesses
                 spill.add(part.lines, _line_seqid)
-            if with_genes and guessed:  # a transcript without Parent in a file with genes: the whole file decides
-                raise Irregular
         except Irregular:
             spill.clear()
             total = canonical(path, lengths, types)  # raises the error a run met, if it is one
@@ -625,7 +622,7 @@ def link(path, rows: list[Row], types: Types | None = None) -> Linked:
 
 
 def _rewrite(path, linked: Linked, types: Types, input_types: Counter, dropped: Counter) -> Canonical:
-    rows, roots, spans = linked.rows, linked.roots, linked.spans
+    roots, spans = linked.roots, linked.spans
     lines: list[str] = []
     result = Canonical(lines, input_types, dropped, linked.added, renamed=linked.renamed)
 

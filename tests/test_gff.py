@@ -19,6 +19,7 @@ import pytest
 from conftest import DATA
 from helixer_tools.errors import UserError
 from helixer_tools.geenuff2h5 import geenuff_to_h5
+from helixer_tools.gene_eval import read_gff3
 from helixer_tools.gff import canonical
 from helixer_tools.import2geenuff import _geenuff_types, check_gff3, import_to_geenuff, masked_coding_share
 
@@ -516,3 +517,5 @@ def test_runs_that_do_not_stand_alone_are_read_whole(tmp_path, second, message):
         canonical(path, lengths, _geenuff_types())
     with pytest.raises(UserError, match=re.escape(message)):
         check_gff3(path, lengths)
+    with pytest.raises(UserError, match=re.escape(message)):  # evaluate reads by the same rules
+        read_gff3(path)
