@@ -15,7 +15,15 @@ For each step and size: wall time, peak RSS (the process tree's largest, from wa
 the size of what it wrote, and the ratios to the smallest genome: memory (goal <= 1.25x) and time per Mbp
 (goal <= 1.2x of linear). Writes benchmarks/out/scale/{scale.md,scale.json} and docs/scale.png (log-log).
 
+With ``--upstream``, the steps upstream Helixer also has run side by side with it on the same genome, one
+after the other (the order alternating between sizes), both ``--threads 2`` where upstream takes it:
+fasta2h5.py, rare-geenuff-import, geenuff2h5.py (ours on upstream's database, the same work) and
+add_ngs_coverage.py (both on upstream's labels). Each pair's outputs are compared (every dataset; the
+databases table by table). An upstream step whose peak at a smaller genome, scaled linearly, would not fit
+in 85% of this machine's memory is skipped, and the table says so. Writes benchmarks/out/scale/upstream.{md,json}.
+
     .venv/bin/python benchmarks/bench_scale.py [--copies 1 3 10] [--steps fasta2h5 predict ...] [--threads 2]
+    .venv/bin/python benchmarks/bench_scale.py --upstream --steps upstream --keep
 
 Needs ../shared/data/athaliana_chr1 (or $HELIXER_TOOLS_SHARED) and about 25 GB of disk at 10 copies. Run it
 on a quiet machine and say the load: the ratios are only as good as the machine is steady.
@@ -33,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import OUT, ROOT, SHARED, measure, ours
+from common import OUT, ROOT, SHARED, measure, ours, upstream_venv
 
 CHR1 = SHARED / "data/athaliana_chr1"
 SOURCE = {"fasta": CHR1 / "chr1.fa.gz", "gff3": CHR1 / "chr1.gff3.gz", "bam": CHR1 / "chr1.rnaseq.bam"}
@@ -159,6 +167,130 @@ def steps(work: Path, threads: int) -> list[tuple[str, list[str], list[str]]]:
     ]
 
 
+def table_digests(db: Path) -> dict[str, tuple[int, str]]:
+    """Each table of a SQLite database: its row count and the md5 of its rows in primary-key order."""
+    import hashlib
+    import sqlite3
+
+    out = {}
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+        for (table,) in con.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name").fetchall():
+            digest, n = hashlib.md5(), 0
+            for row in con.execute(f'SELECT * FROM "{table}" ORDER BY rowid'):
+                digest.update(repr(row).encode())
+                n += 1
+            out[table] = (n, digest.hexdigest())
+    return out
+
+
+def same_coverage(a: Path, b: Path) -> bool:
+    import h5py
+
+    with h5py.File(a) as x, h5py.File(b) as y:
+        for key in ("evaluation/rnaseq_coverage", "evaluation/rnaseq_spliced_coverage"):
+            if x[key].shape != y[key].shape:
+                return False
+            for i in range(0, x[key].shape[0], 256):
+                if not np.array_equal(x[key][i:i + 256], y[key][i:i + 256]):
+                    return False
+    return True
+
+
+def upstream_pairs(work: Path, venv: Path, threads: int) -> list[tuple]:
+    """(step, upstream's command, ours, their outputs, what is made before upstream's, the check of their outputs)
+    for the steps upstream also has."""
+    from bench_fasta2h5 import same_arrays
+    from bench_geenuff2h5 import all_equal
+
+    w = lambda f: str(work / f)  # noqa: E731
+    py = str(venv / "bin/python")
+    coverage = next((venv / "lib").glob("python3*/site-packages/helixer/evaluation/add_ngs_coverage.py"))
+    t = ["--threads", str(threads), "-q"]
+
+    def same_db():
+        a, b = table_digests(work / "up.sqlite3"), table_digests(work / "ours_up.sqlite3")
+        a.pop("sqlite_stat1", None)  # ANALYZE's statistics
+        differ = [k for k in a if a[k] != b.get(k)]
+        return (f"{len(a) - len(differ)} of {len(a)} tables identical" + (f", not {', '.join(differ)}" if differ else "")
+                + "".join(f"; ours adds {k}" for k in b if k not in a and k != "sqlite_stat1"))
+
+    def fresh_labels():  # upstream's add_ngs_coverage writes into the labels file it is given
+        import shutil
+
+        shutil.copy(work / "up_labels.h5", work / "up_coverage.h5")
+
+    return [
+        ("fasta2h5", [py, str(venv / "bin/fasta2h5.py"), "--species", SPECIES, "--fasta-path", w("genome.fa"),
+                      "--h5-output-path", w("up_genome.h5")],
+         [ours("helixer-fasta2h5"), "-f", w("genome.fa"), "-s", SPECIES, "-o", w("ours_up_genome.h5"), *t],
+         ["up_genome.h5", "ours_up_genome.h5"], None, lambda: "yes" if same_arrays(work / "up_genome.h5", work / "ours_up_genome.h5") else "NO"),
+        ("import", [str(venv / "bin/rare-geenuff-import"), "--gff3", w("genome.gff3"), "--fasta", w("genome.fa"),
+                    "--db-path", w("up.sqlite3"), "--log-file", w("up_import.log"), "--species", SPECIES],
+         [ours("helixer-import2geenuff"), "--gff3", w("genome.gff3"), "--fasta", w("genome.fa"), "-s", SPECIES,
+          "-o", w("ours_up.sqlite3"), "--log", w("ours_up_import.log"), *t],
+         ["up.sqlite3", "ours_up.sqlite3"], None, same_db),
+        ("geenuff2h5", [py, str(venv / "bin/geenuff2h5.py"), "--input-db-path", w("up.sqlite3"),
+                        "--h5-output-path", w("up_labels.h5")],
+         [ours("helixer-geenuff2h5"), "--db", w("up.sqlite3"), "-o", w("ours_up_labels.h5"), *t],
+         ["up_labels.h5", "ours_up_labels.h5"], None, lambda: "yes" if all_equal(work / "ours_up_labels.h5", work / "up_labels.h5") else "NO"),
+        ("add-coverage", [py, str(coverage), "-s", SPECIES, "-d", w("up_coverage.h5"), "-b", w("genome.bam"),
+                          "--dataset-prefix", "rnaseq", "--second-read-is-sense-strand", "--threads", str(threads)],
+         [ours("helixer-add-coverage"), "--h5", w("up_labels.h5"), "--bam", w("genome.bam"), "-o",
+          w("ours_up_coverage.h5"), "--second-read-is-sense-strand", *t],
+         ["up_coverage.h5", "ours_up_coverage.h5"], fresh_labels, lambda: "yes" if same_coverage(work / "up_coverage.h5", work / "ours_up_coverage.h5") else "NO"),
+    ]
+
+
+def run_upstream(saved: dict, work: Path, copies: int, mbp: float, threads: int, upstream_first: bool,
+                 only: list[str] | None) -> None:
+    """Each step upstream also has, upstream's and ours one after the other on this genome (see the docstring)."""
+    venv = upstream_venv()
+    budget = 0.85 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e6
+    rows = saved.setdefault("upstream", [])
+    for step, up_cmd, our_cmd, outputs, prepare, check in upstream_pairs(work, venv, threads):
+        if only and "upstream" not in only and f"upstream:{step}" not in only:
+            continue
+        for name in outputs:  # an earlier run's
+            (work / name).unlink(missing_ok=True)
+        smaller = [r for r in rows if r["step"] == step and r["copies"] < copies and r.get("upstream_s")]
+        nearest = max(smaller, key=lambda r: r["copies"], default=None)  # scaled linearly from the nearest size
+        need = nearest["upstream_mb"] * mbp / nearest["mbp"] if nearest else 0
+        row = {"step": step, "copies": copies, "mbp": mbp, "load_before": os.getloadavg()[0]}
+        if step == "add-coverage" and not (work / "up_labels.h5").exists():
+            row["skipped"] = "both need upstream's labels, which geenuff2h5.py could not make here"
+        elif need > budget:
+            row["skipped"] = f"upstream would need ~{need / 1e3:.0f} GB, more than 85% of this machine's memory"
+            run = measure(our_cmd)
+            row |= {"ours_s": run.seconds, "ours_mb": run.peak_rss_mb}
+        else:
+            order = ("upstream", "ours") if upstream_first else ("ours", "upstream")
+            for who in order:
+                if who == "upstream" and prepare:
+                    prepare()
+                run = measure(up_cmd if who == "upstream" else our_cmd)
+                row |= {f"{who}_s": run.seconds, f"{who}_mb": run.peak_rss_mb}
+            row["equal"] = check()
+        rows[:] = [r for r in rows if (r["step"], r["copies"]) != (step, copies)] + [row]
+        (OUT / "scale" / "scale.json").write_text(json.dumps(saved, indent=1))
+        print(f"  x{copies} vs upstream {step}: {row}", flush=True)
+
+
+def report_upstream(saved: dict, base: Path) -> None:
+    lines = ["| step | genome Mbp | upstream s / peak MB | ours s / peak MB | speed-up | memory, ours / upstream "
+             "| outputs equal | load before |", "|---|---|---|---|---|---|---|---|"]
+    for r in sorted(saved.get("upstream", []), key=lambda r: (r["step"], r["mbp"])):
+        ours_cell = f"{r['ours_s']:.1f} / {r['ours_mb']:.0f}" if "ours_s" in r else "-"
+        if "skipped" in r:
+            lines.append(f"| {r['step']} | {r['mbp']:.0f} | skipped: {r['skipped']} | {ours_cell} | | | | "
+                         f"{r['load_before']:.2f} |")
+            continue
+        lines.append(f"| {r['step']} | {r['mbp']:.0f} | {r['upstream_s']:.1f} / {r['upstream_mb']:.0f} | {ours_cell} "
+                     f"| **{r['upstream_s'] / r['ours_s']:.1f}x** | {r['ours_mb'] / r['upstream_mb']:.2f} | {r['equal']} "
+                     f"| {r['load_before']:.2f} |")
+    (base / "upstream.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def plot(results: list[dict], path: Path) -> None:
     import matplotlib
 
@@ -203,12 +335,15 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--mutation-rate", type=float, default=1e-3)
     ap.add_argument("--keep", action="store_true", help="keep each genome's files (default: removed after its run)")
+    ap.add_argument("--upstream", action="store_true",
+                    help="also run upstream Helixer's fasta2h5, import, geenuff2h5 and add_ngs_coverage side by side "
+                         "(steps: upstream for all four, or upstream:import ...; needs the upstream venv)")
     args = ap.parse_args()
     base = OUT / "scale"
     base.mkdir(parents=True, exist_ok=True)
     results_path = base / "scale.json"
     saved = json.loads(results_path.read_text()) if results_path.exists() else {"inputs": {}, "results": []}
-    for copies in args.copies:
+    for i, copies in enumerate(args.copies):
         work = base / f"x{copies}"
         work.mkdir(exist_ok=True)
         info_path = work / "inputs.json"
@@ -231,11 +366,16 @@ def main():
             results_path.write_text(json.dumps(saved, indent=1))
             print(f"  x{copies} {step}: {run.seconds:.1f} s, {run.peak_rss_mb:.0f} MB, {size:.1f} MB written "
                   f"(load {load:.2f})", flush=True)
+        if args.upstream and (not args.steps or any(s.startswith("upstream") for s in args.steps)):
+            run_upstream(saved, work, copies, info["mbp"], args.threads, upstream_first=i % 2 == 0, only=args.steps)
         if not args.keep:
             for f in work.iterdir():
                 if f.name != "inputs.json":
                     f.unlink()
-    report(saved, base)
+    if saved["results"]:
+        report(saved, base)
+    if saved.get("upstream"):
+        report_upstream(saved, base)
 
 
 def report(saved: dict, base: Path) -> None:
