@@ -41,7 +41,8 @@ import numpy as np
 
 from .errors import UserError
 from .fasta import open_binary
-from .gff import UTR_TYPES, Irregular, Linked, SequenceSpill, from_gtf, link, mask_reason, merge, read_rows, sequence_runs
+from .gff import (UTR_TYPES, Irregular, Linked, SequenceSpill, from_gtf, link, mask_reason, merge, overlap, read_rows,
+                  sequence_runs)
 
 log = logging.getLogger("helixer_tools")
 
@@ -237,22 +238,9 @@ def _bases(genes: Sequence[Gene], what) -> dict[tuple[str, str], tuple[Interval,
     return {k: tuple(merge(v)) for k, v in per.items()}
 
 
-def _overlap(a: tuple[Interval, ...], b: tuple[Interval, ...]) -> int:
-    i = j = total = 0
-    while i < len(a) and j < len(b):
-        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
-        if lo <= hi:
-            total += hi - lo + 1
-        if a[i][1] < b[j][1]:
-            i += 1
-        else:
-            j += 1
-    return total
-
-
 def _base_level(ref: Sequence[Gene], pred: Sequence[Gene], what) -> Level:
     r, p = _bases(ref, what), _bases(pred, what)
-    both = sum(_overlap(v, p[k]) for k, v in r.items() if k in p)
+    both = sum(overlap(v, p[k]) for k, v in r.items() if k in p)
     size = lambda d: sum(b - a + 1 for v in d.values() for a, b in v)  # noqa: E731
     return Level(both, size(r), both, size(p))
 
@@ -328,7 +316,7 @@ def _overlaps(ref: Sequence[Gene], pred: Sequence[Gene]) -> tuple[list[int], lis
         for item in items:
             active = [a for a in active if a[1] >= item[0]]
             for a in active:
-                if a[2] != item[2] and _overlap(a[4], item[4]):
+                if a[2] != item[2] and overlap(a[4], item[4]):
                     counts[a[2]][a[3]] += 1
                     counts[item[2]][item[3]] += 1
             active.append(item)

@@ -35,7 +35,7 @@ import pickle
 import re
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -721,6 +721,21 @@ def merge(intervals, touching: int = 1) -> list[tuple[int, int]]:
         else:
             out.append([a, b])
     return [(a, b) for a, b in out]
+
+
+def overlap(a: Sequence[tuple[int, int]], b: Sequence[tuple[int, int]], touching: int = 1) -> int:
+    """Bases two sorted lists of disjoint intervals (:func:`merge`'s) share, in one pass over both;
+    ``touching`` as for :func:`merge`."""
+    i = j = total = 0
+    while i < len(a) and j < len(b):
+        shared = min(a[i][1], b[j][1]) - max(a[i][0], b[j][0]) + touching
+        if shared > 0:
+            total += shared
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return total
 
 
 def _transcript_parts(t: Row, result: Canonical) -> None:

@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 from .atomic import atomic_path
 from .errors import UserError
 from .fasta import iter_sequences, scan
-from .gff import Canonical, SequenceSpill, Types, canonical_by_sequence, merge
+from .gff import Canonical, SequenceSpill, Types, canonical_by_sequence, merge, overlap
 from .h5io import SEQID_BYTES, SPECIES_BYTES, check_name
 from .labels import ERROR_TYPES
 from .progress import Progress
@@ -216,8 +216,7 @@ def masked_coding_share(db_path: str | Path) -> tuple[int, int]:
                 (coding if ftype == "geenuff_cds" else errors).append((min(a, b), max(a, b)))
             cds = merge(coding, touching=0)
             total += sum(b - a for a, b in cds)
-            for e0, e1 in merge(errors, touching=0):
-                masked += sum(max(0, min(b, e1) - max(a, e0)) for a, b in cds)
+            masked += overlap(cds, merge(errors, touching=0), touching=0)
         return masked, total
     finally:
         con.close()

@@ -519,3 +519,22 @@ def test_runs_that_do_not_stand_alone_are_read_whole(tmp_path, second, message):
         check_gff3(path, lengths)
     with pytest.raises(UserError, match=re.escape(message)):  # evaluate reads by the same rules
         read_gff3(path)
+
+
+@pytest.mark.parametrize("touching", [0, 1])
+def test_overlap_counts_the_bases_both_lists_cover(touching):
+    """gff.overlap (one pass over both lists: evaluate's base levels, the import's masked coding bases) equals
+    counting base by base, for half-open (0) and 1-based inclusive (1) intervals."""
+    from helixer_tools.gff import merge, overlap
+
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        spans = [merge([(a, a + rng.integers(1 - touching, 30)) for a in rng.integers(0, 300, rng.integers(0, 12))],
+                       touching) for _ in range(2)]
+        bases = [np.zeros(400, bool) for _ in spans]
+        for cover, intervals in zip(bases, spans):
+            for a, b in intervals:
+                cover[a:b + touching] = True
+        assert overlap(*spans, touching=touching) == int((bases[0] & bases[1]).sum())
+    assert overlap([(1, 10)], [(11, 20)]) == 0 and overlap([(1, 10)], [(10, 20)]) == 1
+    assert overlap([(0, 10)], [(10, 20)], touching=0) == 0 and overlap([(0, 10)], [(9, 20)], touching=0) == 1
