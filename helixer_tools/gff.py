@@ -34,6 +34,7 @@ from __future__ import annotations
 import pickle
 import re
 import tempfile
+from sys import intern
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -95,11 +96,13 @@ class Row:
 
 
 def gff3_attributes(text: str) -> dict[str, str]:
+    """The attributes as written; keys and values interned: a gene's parts repeat most of its values (RefSeq:
+    Dbxref, gene, product, ...), and a plant chromosome's rows are held while they are checked."""
     attrs = {}
     for item in text.split(";"):
         if "=" in item:
             key, _, value = item.strip().partition("=")
-            attrs[key] = value
+            attrs[intern(key)] = intern(value)
     return attrs
 
 
@@ -170,6 +173,7 @@ def iter_rows(path: str | Path, lengths: dict[str, int] | None = None, types: Ty
         if len(cols) != 9:
             raise UserError(f"{path}: line {number}: expected 9 tab-separated columns, found {len(cols)} "
                             "(is this a GFF3 file?)")
+        cols[:3] = map(intern, cols[:3])  # sequence name, source and type: each held once
         seqid, _, ftype, start, end, _, strand, phase, attributes = cols
         kind = "gff3" if "=" in attributes.split(";", 1)[0] or not looks_like_gtf(attributes) else "gtf"
         if fmt is None:
